@@ -1,0 +1,57 @@
+# tsrun — build, test, demo, bench. `make` builds bin/tsrun (one file: Bun single-file build with
+# the native helper embedded).
+BUN     := ./node_modules/.bin/bun
+TSC     := ./node_modules/.bin/tsc
+CC      ?= gcc
+PREFIX  ?= /usr/local
+SOURCES := $(shell find cmd runtime spec -name '*.ts' -not -name '*_test.ts' 2>/dev/null)
+
+.PHONY: all test unit typecheck conformance conformance-runc demo bench install clean
+
+all: bin/tsrun
+
+node_modules/.bin/bun: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+native/build/protocol.h: runtime/sys/protocol.ts scripts/gen-protocol-h.ts node_modules/.bin/bun
+	@mkdir -p native/build
+	$(BUN) scripts/gen-protocol-h.ts $@
+
+# Static: the exec stage runs inside the container's root, where the host's libc is not.
+native/build/tsrun-helper: native/helper.c native/build/protocol.h
+	$(CC) -static -Os -Wall -Wextra -Werror -Inative/build -o $@ native/helper.c
+	strip $@
+
+spec/generated/config_validator.js: spec/schema.ts spec/enums.ts spec/build.ts node_modules/.bin/bun
+	$(BUN) spec/build.ts
+
+bin/tsrun: native/build/tsrun-helper spec/generated/config_validator.js $(SOURCES)
+	@mkdir -p bin
+	$(BUN) build --compile --bytecode --format=esm --outfile $@ cmd/main.ts
+
+typecheck: native/build/tsrun-helper spec/generated/config_validator.js
+	$(TSC) --noEmit -p .
+
+unit: native/build/tsrun-helper spec/generated/config_validator.js
+	$(BUN) test spec runtime cmd
+
+conformance: bin/tsrun
+	RUNTIME=$(CURDIR)/bin/tsrun $(BUN) test --timeout 60000 conformance
+
+conformance-runc:
+	RUNTIME=$$(command -v runc) $(BUN) test --timeout 60000 conformance
+
+test: all typecheck unit conformance conformance-runc
+
+demo: bin/tsrun
+	./scripts/demo.sh
+
+bench: bin/tsrun
+	$(BUN) bench/bench.ts
+
+install: bin/tsrun
+	install -D -m 0755 bin/tsrun $(DESTDIR)$(PREFIX)/bin/tsrun
+
+clean:
+	rm -rf bin native/build spec/generated

@@ -1,0 +1,129 @@
+// The command table: names, usage, flags and a lazy loader for each command's module, so a
+// command imports only what it needs (startup is the budget: `state` and `kill` stay light).
+import type { Flag, Values } from "./args.ts";
+
+export interface Globals {
+  root: string;
+  log?: string;
+  logFormat: "text" | "json";
+  debug: boolean;
+  systemdCgroup: boolean;
+  rootless: string;
+}
+
+export interface Context {
+  globals: Globals;
+  values: Values;
+  args: string[];
+}
+
+export interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  flags: Flag[];
+  /** Exact number of positional args, or [min, max]. */
+  args: number | [number, number];
+  hidden?: boolean;
+  load(): Promise<{ run(ctx: Context): Promise<number> }>;
+}
+
+const createFlags: Flag[] = [
+  { name: "bundle", alias: "b", type: "string", value: "DIR", help: "path to the bundle directory (default: the current directory)" },
+  { name: "console-socket", type: "string", value: "PATH", help: "unix socket that receives the pty master when process.terminal is true" },
+  { name: "pidfd-socket", type: "string", value: "PATH", help: "unix socket that receives a pidfd of the container's process" },
+  { name: "pid-file", type: "string", value: "PATH", help: "file to write the container process's pid to" },
+  { name: "no-pivot", type: "bool", help: "use MS_MOVE and chroot instead of pivot_root (weaker; for ramdisk roots)" },
+  { name: "no-new-keyring", type: "bool", help: "keep the caller's session keyring instead of a new one" },
+  { name: "preserve-fds", type: "int", value: "N", help: "pass N more fds (3, 4, …) into the container" },
+];
+
+export const COMMANDS: Command[] = [
+  {
+    name: "create",
+    usage: "create [command options] <container-id>",
+    summary: "create a container",
+    flags: createFlags,
+    args: 1,
+    load: () => import("./create.ts"),
+  },
+  {
+    name: "start",
+    usage: "start <container-id>",
+    summary: "start the process of a created container",
+    flags: [],
+    args: 1,
+    load: () => import("./start.ts"),
+  },
+  {
+    name: "run",
+    usage: "run [command options] <container-id>",
+    summary: "create and start a container, in the foreground unless --detach",
+    flags: [
+      ...createFlags,
+      { name: "detach", alias: "d", type: "bool", help: "detach from the container's process" },
+      { name: "keep", type: "bool", help: "keep the container's state after it exits" },
+      { name: "no-subreaper", type: "bool", help: "runc compatibility", ignored: true },
+    ],
+    args: 1,
+    load: () => import("./run.ts"),
+  },
+  {
+    name: "state",
+    usage: "state <container-id>",
+    summary: "print the state of a container as JSON",
+    flags: [],
+    args: 1,
+    load: () => import("./state.ts"),
+  },
+  {
+    name: "kill",
+    usage: "kill [command options] <container-id> [signal]",
+    summary: "send a signal (default SIGTERM) to the container's process",
+    flags: [{ name: "all", alias: "a", type: "bool", help: "send the signal to every process in the container's cgroup" }],
+    args: [1, 2],
+    load: () => import("./kill.ts"),
+  },
+  {
+    name: "delete",
+    usage: "delete [command options] <container-id>",
+    summary: "delete a stopped container and what create made for it",
+    flags: [{ name: "force", alias: "f", type: "bool", help: "kill the container first if it is still running" }],
+    args: 1,
+    load: () => import("./delete.ts"),
+  },
+  {
+    name: "list",
+    usage: "list [command options]",
+    summary: "list containers under --root",
+    flags: [
+      { name: "format", alias: "f", type: "string", value: "table|json", help: "output format (default: table)" },
+      { name: "quiet", alias: "q", type: "bool", help: "print only the container ids" },
+    ],
+    args: 0,
+    load: () => import("./list.ts"),
+  },
+  {
+    name: "spec",
+    usage: "spec [command options]",
+    summary: "write a default config.json to the bundle",
+    flags: [
+      { name: "bundle", alias: "b", type: "string", value: "DIR", help: "where to write config.json (default: the current directory)" },
+      { name: "rootless", type: "bool", help: "a config for a container run by an unprivileged user" },
+    ],
+    args: 0,
+    load: () => import("./spec.ts"),
+  },
+  {
+    name: "init",
+    usage: "init <sync-fd>",
+    summary: "internal: the container side of create",
+    flags: [],
+    args: 1,
+    hidden: true,
+    load: () => import("./init.ts"),
+  },
+];
+
+/** runc commands tsrun does not have yet: a clear error rather than "unknown command". */
+export const NOT_YET = ["exec", "ps", "pause", "resume", "events", "update", "features", "checkpoint", "restore"];

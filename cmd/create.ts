@@ -1,0 +1,8 @@
+import type { Context } from "./commands.ts";
+import { createOptions, host } from "./common.ts";
+
+export async function run(ctx: Context): Promise<number> {
+  const { createContainer } = await import("../runtime/container/create.ts");
+  await createContainer(host(), createOptions(ctx, false));
+  return 0;
+}

@@ -1,0 +1,28 @@
+// --log and --log-format: text lines like logrus's, or JSON lines {"level","msg","time"} as
+// containerd's shim and conmon read them (the last "error" line is the failure they report).
+import { appendFileSync } from "node:fs";
+
+export interface LogConfig {
+  file?: string;
+  format: "text" | "json";
+  debug: boolean;
+}
+
+export const logConfig: LogConfig = { format: "text", debug: false };
+
+export function log(level: "error" | "warning" | "info" | "debug", msg: string): void {
+  if (!logConfig.file || (level === "debug" && !logConfig.debug)) return;
+  const time = new Date().toISOString();
+  const line =
+    logConfig.format === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+  try {
+    appendFileSync(logConfig.file, line + "\n");
+  } catch {
+    // a log we cannot write must not hide the error itself
+  }
+}
+
+export function warn(msg: string): void {
+  log("warning", msg);
+  if (logConfig.debug) process.stderr.write(`tsrun: warning: ${msg}\n`);
+}

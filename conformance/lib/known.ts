@@ -1,0 +1,66 @@
+// Cases where a runtime demonstrably departs from the runtime-spec. Such a case is skipped, with
+// the reason, for that runtime only; every other runtime (tsrun) must pass it.
+import * as path from "node:path";
+
+export interface Deviation {
+  /** The exact case name given to conform(). */
+  case: string;
+  /** Basename of the runtime binary, and a pattern its `--version` first line must match. */
+  runtime: string;
+  version: RegExp;
+  /** The runtime-spec sentence the runtime breaks, quoted. */
+  spec: string;
+  /** What the runtime does instead (measured). */
+  does: string;
+}
+
+const RUNC_1_1 = /^runc version 1\.1\./;
+
+export const KNOWN: Deviation[] = [
+  {
+    case: "delete of a created container without --force fails and leaves it created",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'runtime.md, Delete: "Attempting to `delete` a container that is not `stopped` MUST have no effect on the container and MUST generate an error."',
+    does: "runc 1.1.5 deletes a created (never started) container without --force and exits 0",
+  },
+  {
+    case: "create: duplicated rlimits are rejected",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec: 'config.md, POSIX process: "If `rlimits` contains duplicated entries with same `type`, the runtime MUST generate an error."',
+    does: "runc 1.1.5 accepts the config and applies the entries in order (the last one wins)",
+  },
+  {
+    case: "time namespace: new namespace differs from the host's",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'config-linux.md (runtime-spec 1.1.0): "`time` the container will be able to have its own clocks." and "If `path` is not specified, the runtime MUST create a new container namespace of type `type`."',
+    does: 'runc 1.1.5 implements runtime-spec 1.0.2 and rejects the type: namespace {"time" ""} does not exist',
+  },
+  {
+    case: "uts: domainname is set",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'config.md (runtime-spec 1.1.0): "`domainname` (string, OPTIONAL) specifies the container\'s domainname as seen by processes running inside the container."',
+    does: 'runc 1.1.5 implements runtime-spec 1.0.2, ignores the field, and the container sees "(none)"',
+  },
+  {
+    case: "mounts: rro makes a bind mount read-only recursively",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'config.md, Linux mount options (runtime-spec 1.1.0): "`rro` | SHOULD | Recursive `ro`" (mount_setattr(2) with AT_RECURSIVE)',
+    does: "runc 1.1.5 does not know rro (added in runc 1.2) and leaves submounts writable",
+  },
+];
+
+/** The reason to skip `name` for the runtime at `bin`, or undefined to run it. */
+export function knownDeviation(name: string, bin: string, versionLine: string): string | undefined {
+  const d = KNOWN.find((k) => k.case === name && k.runtime === path.basename(bin) && k.version.test(versionLine));
+  if (d === undefined) return undefined;
+  return `known ${versionLine} deviation: ${d.does}; spec: ${d.spec}`;
+}

@@ -1,0 +1,468 @@
+// tsrun's native stages: the only code that runs between clone and exec. It holds no policy;
+// the host and `tsrun init` (TypeScript) decide, this program carries out the plan it is given.
+// See native/README.md and runtime/sys/protocol.ts (the protocol and its diagram).
+//
+//   helper enter <sync fd>     join/create namespaces, id-map handshake, fork, exec the next stage
+//   helper init <plan fd>      drop privileges, wait on the exec fifo, seccomp, execve the process
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "protocol.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+static int sync_fd = -1;
+
+// ── the sync channel ────────────────────────────────────────────────────────────────────────
+
+// One send() per frame, so frames from stages sharing the socket never interleave; MSG_NOSIGNAL
+// because a SIGPIPE disposition would otherwise have to be changed, and it survives execve.
+static void put_frame(uint32_t type, const void *data, uint32_t len) {
+  char buf[FRAME_HEADER + 4096];
+  if (len > sizeof(buf) - FRAME_HEADER) len = sizeof(buf) - FRAME_HEADER;
+  memcpy(buf, &type, 4);
+  memcpy(buf + 4, &len, 4);
+  if (len) memcpy(buf + FRAME_HEADER, data, len);
+  if (sync_fd >= 0) send(sync_fd, buf, FRAME_HEADER + len, MSG_NOSIGNAL);
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...) {
+  char msg[4096];
+  va_list ap;
+  memcpy(msg, &err, 4);
+  va_start(ap, fmt);
+  int n = vsnprintf(msg + 4, sizeof(msg) - 4, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if (n > (int)sizeof(msg) - 5) n = sizeof(msg) - 5;
+  put_frame(MSG_ERROR, msg, 4 + n);
+  _exit(1);
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    got += n;
+  }
+  return 0;
+}
+
+// The host going away mid-handshake ends the stage quietly: there is nobody left to report to.
+static uint8_t *get_frame(uint32_t want, uint32_t *len) {
+  uint32_t head[2];
+  if (read_full(sync_fd, head, sizeof(head)) < 0) _exit(1);
+  if (head[0] != want) die(EPROTO, "protocol: expected message %u, got %u", want, head[0]);
+  uint8_t *data = malloc(head[1] + 1);
+  if (!data) die(ENOMEM, "malloc");
+  if (head[1] && read_full(sync_fd, data, head[1]) < 0) _exit(1);
+  data[head[1]] = 0;
+  *len = head[1];
+  return data;
+}
+
+// ── plan records ────────────────────────────────────────────────────────────────────────────
+
+struct rec {
+  uint16_t tag;
+  uint32_t len;
+  const uint8_t *data;
+};
+
+static int next_rec(const uint8_t **p, const uint8_t *end, struct rec *r) {
+  if (end - *p < RECORD_HEADER) return 0;
+  memcpy(&r->tag, *p, 2);
+  memcpy(&r->len, *p + 4, 4);
+  if (r->len > (size_t)(end - *p - RECORD_HEADER)) die(EINVAL, "plan: record %u overruns the plan", r->tag);
+  r->data = *p + RECORD_HEADER;
+  *p += RECORD_HEADER + r->len;
+  return 1;
+}
+
+static uint32_t rec_u32(const struct rec *r, unsigned i) {
+  uint32_t v;
+  if (r->len < 4 * (i + 1)) die(EINVAL, "plan: record %u too short", r->tag);
+  memcpy(&v, r->data + 4 * i, 4);
+  return v;
+}
+
+static uint64_t rec_u64(const struct rec *r, unsigned i) {
+  uint64_t v;
+  if (r->len < 8 * (i + 1)) die(EINVAL, "plan: record %u too short", r->tag);
+  memcpy(&v, r->data + 8 * i, 8);
+  return v;
+}
+
+static char *rec_str(const struct rec *r, unsigned skip) {
+  if (r->len <= skip || r->data[r->len - 1] != 0) die(EINVAL, "plan: record %u is not a string", r->tag);
+  return (char *)r->data + skip;
+}
+
+struct strv {
+  char **v;
+  size_t n, cap;
+};
+
+static void strv_push(struct strv *s, char *str) {
+  if (s->n + 2 > s->cap) {
+    s->cap = s->cap ? 2 * s->cap : 16;
+    s->v = realloc(s->v, s->cap * sizeof(char *));
+    if (!s->v) die(ENOMEM, "malloc");
+  }
+  s->v[s->n++] = str;
+  s->v[s->n] = NULL;
+}
+
+// ── enter stage ─────────────────────────────────────────────────────────────────────────────
+
+static int enter(void) {
+  uint32_t len;
+  const uint8_t *plan = get_frame(MSG_ENTER_PLAN, &len), *p = plan, *end = plan + len;
+  struct rec r;
+  struct { int type, fd; const char *path; } ns[32];
+  int nns = 0, newuser = 0, stay = 0, become_root = -1, exec_fd = -1;
+  uint32_t unshare_flags = 0;
+  const char *timens = NULL;
+  struct strv argv = {0}, envp = {0};
+
+  while (next_rec(&p, end, &r)) {
+    switch (r.tag) {
+    case ENTER_SETNS:
+      if (nns == 32) die(E2BIG, "plan: too many namespaces");
+      ns[nns].type = rec_u32(&r, 0);
+      ns[nns].path = rec_str(&r, 4);
+      // Open every path before joining anything: a joined mount namespace changes what the
+      // remaining paths resolve to.
+      ns[nns].fd = open(ns[nns].path, O_RDONLY | O_CLOEXEC);
+      if (ns[nns].fd < 0) die(errno, "open namespace %s", ns[nns].path);
+      nns++;
+      break;
+    case ENTER_NEWUSER: newuser = 1; break;
+    case ENTER_UNSHARE: unshare_flags = rec_u32(&r, 0); break;
+    case ENTER_TIMENS_OFFSETS: timens = rec_str(&r, 0); break;
+    case ENTER_EXEC_FD: exec_fd = rec_u32(&r, 0); break;
+    case ENTER_ARG: strv_push(&argv, rec_str(&r, 0)); break;
+    case ENTER_ENV: strv_push(&envp, rec_str(&r, 0)); break;
+    case ENTER_STAY: stay = 1; break;
+    case ENTER_BECOME_ROOT: become_root = rec_u32(&r, 0); break;
+    default: die(EINVAL, "plan: unknown enter record %u", r.tag);
+    }
+  }
+  if (exec_fd < 0 || !argv.n) die(EINVAL, "plan: nothing to execute");
+  if (!envp.v) strv_push(&envp, NULL);
+
+  // The host ordered these (a user namespace first); we follow its order.
+  for (int i = 0; i < nns; i++) {
+    if (setns(ns[i].fd, ns[i].type) < 0) die(errno, "setns %s", ns[i].path);
+    close(ns[i].fd);
+  }
+  if (newuser) {
+    if (unshare(CLONE_NEWUSER) < 0) die(errno, "unshare user namespace");
+    put_frame(MSG_USERNS_READY, NULL, 0);
+    free(get_frame(MSG_USERNS_MAPPED, &len));
+  }
+  if (unshare_flags && unshare(unshare_flags) < 0) die(errno, "unshare namespaces 0x%x", unshare_flags);
+  // Offsets can only be written before any process enters the new time namespace.
+  if (timens) {
+    int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, timens, strlen(timens)) < 0) die(errno, "write /proc/self/timens_offsets");
+    close(fd);
+  }
+
+  pid_t pid = fork();
+  if (pid < 0) die(errno, "fork");
+  if (pid == 0) {
+    if (become_root >= 0) {
+      if (become_root == 1 && setgroups(0, NULL) < 0) die(errno, "setgroups in the user namespace");
+      if (setresgid(0, 0, 0) < 0) die(errno, "become gid 0 in the user namespace");
+      if (setresuid(0, 0, 0) < 0) die(errno, "become uid 0 in the user namespace");
+    }
+    syscall(SYS_execveat, exec_fd, "", argv.v, envp.v, AT_EMPTY_PATH);
+    die(errno, "execveat %s", argv.v[0]);
+  }
+  put_frame(MSG_CHILD_PID, &pid, sizeof(pid));
+  if (!stay) _exit(0);
+
+  // Foreground: stay the child's parent so its status comes back to the host. The terminal's
+  // job-control signals are for the container, which the host forwards them to; ignoring them
+  // here (after the fork) keeps them out of the child.
+  close(sync_fd);
+  int sigs[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) signal(sigs[i], SIG_IGN);
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return 255;
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+// ── exec stage ──────────────────────────────────────────────────────────────────────────────
+
+static void setup_console(int sock, unsigned rows, unsigned cols, int bind_console) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die(errno, "open /dev/ptmx");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die(errno, "unlock pty");
+  // TIOCGPTPEER opens the peer of this very master, with no path lookup to race.
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) die(errno, "open pty peer");
+  struct statfs sfs;
+  struct stat st;
+  if (fstatfs(slave, &sfs) < 0 || sfs.f_type != DEVPTS_SUPER_MAGIC || fstat(slave, &st) < 0 || !S_ISCHR(st.st_mode))
+    die(EXDEV, "pty peer is not on devpts");
+  if (rows || cols) {
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
+    if (ioctl(master, TIOCSWINSZ, &ws) < 0) die(errno, "set console size");
+  }
+  unsigned ptn = 0;
+  if (ioctl(master, TIOCGPTN, &ptn) < 0) die(errno, "get pty number");
+  char name[64];
+  int namelen = snprintf(name, sizeof(name), "/dev/pts/%u", ptn);
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof(cbuf));
+  struct iovec iov = {.iov_base = name, .iov_len = namelen};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
+  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) die(errno, "send pty master to the console socket");
+  close(master);
+  close(sock);
+  // /dev/console is the pty too (init made an empty file there for it).
+  if (bind_console && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die(errno, "bind %s onto /dev/console", name);
+  if (setsid() < 0) die(errno, "setsid");
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die(errno, "make the pty the controlling terminal");
+  for (int fd = 0; fd < 3; fd++)
+    if (dup3(slave, fd, 0) < 0) die(errno, "dup pty onto fd %d", fd);
+  if (slave > 2) close(slave);
+}
+
+static void install_seccomp(const struct rec *r) {
+  if (r->len < 4 || (r->len - 4) % sizeof(struct sock_filter)) die(EINVAL, "plan: bad seccomp program");
+  struct sock_fprog prog = {
+      .len = (unsigned short)((r->len - 4) / sizeof(struct sock_filter)),
+      .filter = (struct sock_filter *)(r->data + 4),
+  };
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, rec_u32(r, 0), &prog) < 0) die(errno, "install seccomp filter");
+}
+
+static void set_caps(const uint64_t caps[5]) {
+  // Drop from the bounding set while still uid 0 with CAP_SETPCAP effective.
+  for (int cap = 0; cap < 64; cap++) {
+    if (caps[0] & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break; // past the kernel's last capability
+      die(errno, "drop capability %d from the bounding set", cap);
+    }
+  }
+}
+
+static void set_caps_final(const uint64_t caps[5]) {
+  struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = (uint32_t)(caps[1] >> (32 * i));
+    data[i].permitted = (uint32_t)(caps[2] >> (32 * i));
+    data[i].inheritable = (uint32_t)(caps[3] >> (32 * i));
+  }
+  if (syscall(SYS_capset, &head, data) < 0) die(errno, "set capabilities");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) die(errno, "clear ambient capabilities");
+  // An ambient capability needs to be permitted and inheritable; like runc, one that is not is
+  // skipped (the host warns about it when it plans the process).
+  for (int cap = 0; cap < 64; cap++)
+    if ((caps[4] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
+      die(errno, "raise ambient capability %d", cap);
+}
+
+// Finds args[0] the way runc's Go LookPath does: a name with a slash is used as is, otherwise
+// the first PATH entry (from the process env) holding a non-directory with an x bit wins.
+static char *lookup(const char *name, char **envp) {
+  struct stat st;
+  if (strchr(name, '/')) {
+    if (stat(name, &st) < 0) die(errno, OP_LOOKUP " %s", name);
+    if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) die(EACCES, OP_LOOKUP " %s", name);
+    return (char *)name;
+  }
+  const char *path = "";
+  for (char **e = envp; e && *e; e++)
+    if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+  size_t nlen = strlen(name);
+  while (*path) {
+    const char *colon = strchrnul(path, ':');
+    size_t dlen = colon - path;
+    char *full = malloc(dlen + nlen + 3);
+    if (!full) die(ENOMEM, "malloc");
+    if (dlen) memcpy(full, path, dlen); else full[dlen++] = '.';
+    full[dlen] = '/';
+    memcpy(full + dlen + 1, name, nlen + 1);
+    if (stat(full, &st) == 0 && !S_ISDIR(st.st_mode) && (st.st_mode & 0111)) return full;
+    free(full);
+    path = *colon ? colon + 1 : colon;
+  }
+  die(ENOENT, OP_LOOKUP " %s", name);
+}
+
+static int exec_stage(int plan_fd) {
+  struct stat st;
+  if (fstat(plan_fd, &st) < 0) die(errno, "stat plan");
+  uint8_t *plan = malloc(st.st_size + 1);
+  if (!plan || pread(plan_fd, plan, st.st_size, 0) != st.st_size) die(errno, "read plan");
+  close(plan_fd);
+  // While it waits for `start`, this process is pid 1 of the container: keep its fds and memory
+  // out of reach of anything else in there. execve() resets it for the container process.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  const uint8_t *p = plan, *end = plan + st.st_size;
+  struct rec r, seccomp = {0}, groups = {0};
+  struct strv argv = {0}, envp = {0};
+  const char *cwd = NULL;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  int have_caps = 0, nnp = 0, seccomp_early = 0, setsid_flag = 0, have_umask = 0;
+  int fifo_fd = -1, proc_fd = -1, console_fd = -1, bind_console = 0;
+  unsigned rows = 0, cols = 0, preserve = 0;
+  mode_t mask = 022;
+  uint64_t caps[5] = {0};
+
+  while (next_rec(&p, end, &r)) {
+    switch (r.tag) {
+    case EXEC_ARG: strv_push(&argv, rec_str(&r, 0)); break;
+    case EXEC_ENV: strv_push(&envp, rec_str(&r, 0)); break;
+    case EXEC_CWD: cwd = rec_str(&r, 0); break;
+    case EXEC_UID: uid = rec_u32(&r, 0); break;
+    case EXEC_GID: gid = rec_u32(&r, 0); break;
+    case EXEC_GROUPS: groups = r; groups.tag = 1; break;
+    case EXEC_UMASK: mask = rec_u32(&r, 0); have_umask = 1; break;
+    case EXEC_CAPS:
+      for (int i = 0; i < 5; i++) caps[i] = rec_u64(&r, i);
+      have_caps = 1;
+      break;
+    case EXEC_NO_NEW_PRIVS: nnp = 1; break;
+    case EXEC_SECCOMP: seccomp = r; break;
+    case EXEC_SECCOMP_EARLY: seccomp_early = 1; break;
+    case EXEC_FIFO: fifo_fd = rec_u32(&r, 0); proc_fd = rec_u32(&r, 1); break;
+    case EXEC_PRESERVE_FDS: preserve = rec_u32(&r, 0); break;
+    case EXEC_CONSOLE:
+      console_fd = rec_u32(&r, 0);
+      rows = rec_u32(&r, 1) >> 16;
+      cols = rec_u32(&r, 1) & 0xffff;
+      bind_console = rec_u32(&r, 2);
+      break;
+    case EXEC_SETSID: setsid_flag = 1; break;
+    case EXEC_SYNC: sync_fd = rec_u32(&r, 0); break;
+    default: die(EINVAL, "plan: unknown exec record %u", r.tag);
+    }
+  }
+  if (!argv.n) die(EINVAL, "plan: no process args");
+  if (!envp.v) strv_push(&envp, NULL);
+
+  if (console_fd >= 0) setup_console(console_fd, rows, cols, bind_console);
+  else if (setsid_flag && setsid() < 0) die(errno, "setsid");
+
+  // Without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in before the privileges
+  // are dropped (the profile must then allow the calls that follow, as with runc).
+  if (seccomp.len && seccomp_early) install_seccomp(&seccomp);
+
+  if (groups.tag) {
+    size_t n = groups.len / 4;
+    gid_t *list = calloc(n + 1, sizeof(gid_t));
+    if (!list) die(ENOMEM, "malloc");
+    for (size_t i = 0; i < n; i++) list[i] = rec_u32(&groups, i);
+    if (setgroups(n, list) < 0) die(errno, "setgroups");
+  }
+  if (have_caps) set_caps(caps);
+  // Keep the permitted set across the uid change; set_caps_final then sets exactly what was asked.
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die(errno, "keep capabilities");
+  if (setresgid(gid, gid, gid) < 0) die(errno, "setgid %u", gid);
+  if (setresuid(uid, uid, uid) < 0) die(errno, "setuid %u", uid);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) die(errno, "reset keep capabilities");
+  if (have_caps) set_caps_final(caps);
+  if (have_umask) umask(mask);
+
+  if (cwd) {
+    if (chdir(cwd) < 0) die(errno, "chdir to cwd %s", cwd);
+    // CVE-2024-21626: a cwd reached through a leaked fd lies outside the root; getcwd() then
+    // fails (glibc turns the kernel's "(unreachable)" into ENOENT).
+    char buf[4096];
+    if (!getcwd(buf, sizeof(buf)) || buf[0] != '/') die(errno ? errno : ENOENT, OP_CWD_UNREACHABLE " %s", cwd);
+  }
+  if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(errno, "set no_new_privs");
+
+  char *path = lookup(argv.v[0], envp.v);
+
+  // Only stdio and the preserved fds reach the container (CVE-2024-21626); the rest (the plan,
+  // sync socket, fifo, procfs handle and anything inherited) closes at execve.
+  for (unsigned fd = 3; fd < 3 + preserve; fd++) fcntl(fd, F_SETFD, 0);
+  if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die(errno, "close_range");
+  // A JS runtime puts its pipes in non-blocking mode; the flag lives in the shared open file
+  // description, and a container process must never inherit it.
+  for (int fd = 0; fd < 3; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+
+  put_frame(MSG_READY, NULL, 0);
+  if (fifo_fd >= 0) {
+    char link[64];
+    snprintf(link, sizeof(link), "self/fd/%d", fifo_fd);
+    // Opening a fifo for writing blocks until `start` opens it for reading.
+    int w = openat(proc_fd, link, O_WRONLY | O_CLOEXEC);
+    if (w < 0) die(errno, "open exec fifo");
+    if (write(w, "0", 1) != 1) die(errno, "write exec fifo");
+    close(w);
+  }
+  if (seccomp.len && !seccomp_early) install_seccomp(&seccomp);
+  execve(path, argv.v, envp.v);
+  die(errno, "execve %s", path);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "enter")) {
+    sync_fd = atoi(argv[2]);
+    return enter();
+  }
+  if (argc == 3 && !strcmp(argv[1], "init")) return exec_stage(atoi(argv[2]));
+  fprintf(stderr, "tsrun-helper: internal program of tsrun, not meant to be run by hand\n");
+  return 2;
+}

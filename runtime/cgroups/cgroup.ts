@@ -1,0 +1,234 @@
+import { dirname, join, relative, sep } from "node:path";
+import { type CgroupFs, errorCode, hostFs, readFile, writeFile, wrapError } from "./files.ts";
+import type { CgroupPaths, Layout, LinuxResources, Mount } from "./types.ts";
+import { applyV1 } from "./v1.ts";
+import { applyV2, checkV2, enableControllers } from "./v2.ts";
+
+/** A container's cgroup, on whichever layout the host has. */
+export interface Cgroup {
+  /** The container's directories; store them in the state file with `created`. */
+  readonly paths: CgroupPaths;
+  /** Directories this runtime made, parents before children; `destroy` removes exactly these. */
+  readonly created: readonly string[];
+  /** Move a process (and so its future children) into every hierarchy. */
+  addProcess(pid: number): void;
+  /** Every process in the cgroup and the cgroups the container made below it, ascending. */
+  pids(): number[];
+  /** Write resources; used by create and by the `update` command. */
+  update(resources: LinuxResources): void;
+  /** Remove the directories create made, deepest first; waits briefly for exiting tasks. */
+  destroy(): void;
+  // Next issue: freeze(), thaw(), stats() go here.
+}
+
+/** The container's own directories, once each (co-mounted v1 controllers share one). */
+function leafDirs(paths: CgroupPaths): string[] {
+  const dirs = new Set(Object.values(paths.v1));
+  if (paths.unified !== undefined) dirs.add(paths.unified);
+  return [...dirs];
+}
+
+function isWithin(dir: string, mount: string): boolean {
+  const rel = relative(mount, dir);
+  return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep));
+}
+
+function mountOf(layout: Layout, dir: string): Mount {
+  const mounts = [...Object.values(layout.v1), ...(layout.unified ? [layout.unified] : [])];
+  // Longest match: on hybrid "/sys/fs/cgroup/unified" must not be taken for a v1 hierarchy's parent.
+  const match = mounts.filter((m) => isWithin(dir, m.dir)).sort((a, b) => b.dir.length - a.dir.length)[0];
+  if (match === undefined) throw new Error(`create cgroup "${dir}": not inside any cgroup hierarchy`);
+  return match;
+}
+
+// A new v1 cpuset cgroup starts with empty cpus and mems, and no task may join it (ENOSPC) until
+// they are set. Inherit the parent's, as runc does; clone_children is off by default.
+function inheritCpuset(fsys: CgroupFs, dir: string): void {
+  const what = `create cgroup "${dir}"`;
+  for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+    if (readFile(fsys, dir, file, what) !== "") continue;
+    writeFile(fsys, dir, file, readFile(fsys, dirname(dir), file, what), what);
+  }
+}
+
+/** mkdir each missing level from the mount down to `dir`, recording what it made. */
+function makeDirs(fsys: CgroupFs, mount: Mount, dir: string, created: string[], isCpuset: boolean): void {
+  let level = mount.dir;
+  for (const part of relative(mount.dir, dir).split(sep).filter((p) => p !== "")) {
+    level = join(level, part);
+    try {
+      fsys.mkdir(level);
+    } catch (err) {
+      if (errorCode(err) === "EEXIST") continue;
+      throw wrapError(`create cgroup "${level}"`, err);
+    }
+    created.push(level);
+    if (isCpuset) inheritCpuset(fsys, level);
+  }
+}
+
+const RMDIR_DELAYS_MS = [10, 20, 40, 80, 160, 320];
+
+// A cgroup whose last task is still exiting refuses rmdir with EBUSY for a moment: retry with
+// backoff, at most ~0.6 s in all (runc retries the same way).
+function rmdirPatiently(fsys: CgroupFs, dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fsys.rmdir(dir);
+      return;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "ENOENT") return;
+      const delay = RMDIR_DELAYS_MS[attempt];
+      if (code !== "EBUSY" || delay === undefined) throw wrapError(`remove cgroup "${dir}"`, err);
+      Bun.sleepSync(delay);
+    }
+  }
+}
+
+// The container's own cgroup, with any cgroups the container made inside it (the kernel refuses to
+// remove a cgroup that has children).
+function removeTree(fsys: CgroupFs, dir: string): void {
+  if (!fsys.exists(dir)) return;
+  for (const child of fsys.subdirs(dir)) removeTree(fsys, join(dir, child));
+  rmdirPatiently(fsys, dir);
+}
+
+// A parent we made for the container: another container may have moved in below it since, so it goes
+// only if empty, and is otherwise left quietly.
+function removeIfUnused(fsys: CgroupFs, dir: string): void {
+  try {
+    fsys.rmdir(dir);
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === "ENOENT" || code === "EBUSY" || code === "ENOTEMPTY") return;
+    throw wrapError(`remove cgroup "${dir}"`, err);
+  }
+}
+
+function removeCreated(fsys: CgroupFs, created: readonly string[], leaves: readonly string[]): void {
+  const depth = (d: string) => d.split(sep).length;
+  const errors: Error[] = [];
+  for (const dir of [...created].sort((a, b) => depth(b) - depth(a))) {
+    try {
+      if (leaves.includes(dir)) removeTree(fsys, dir);
+      else removeIfUnused(fsys, dir);
+    } catch (err) {
+      errors.push(err as Error);
+    }
+  }
+  // Keep going past a failure so one stuck hierarchy leaves as little behind as possible.
+  const [first] = errors;
+  if (first !== undefined) throw first;
+}
+
+class FsCgroup implements Cgroup {
+  constructor(
+    private readonly layout: Layout,
+    readonly paths: CgroupPaths,
+    readonly created: readonly string[],
+    private readonly fsys: CgroupFs,
+  ) {}
+
+  addProcess(pid: number): void {
+    for (const dir of leafDirs(this.paths)) {
+      const file = join(dir, "cgroup.procs");
+      for (let attempt = 1; ; attempt++) {
+        try {
+          this.fsys.write(file, String(pid));
+          break;
+        } catch (err) {
+          // EINVAL while the task is still being forked (TASK_NEW); runc retries the same way.
+          if (errorCode(err) !== "EINVAL" || attempt === 5) {
+            throw wrapError(`add process ${pid} to cgroup: write "${file}"`, err);
+          }
+          Bun.sleepSync(30);
+        }
+      }
+    }
+  }
+
+  pids(): number[] {
+    // Every hierarchy holds the same processes; devices always exists on v1 (resolvePaths insists).
+    const top = this.paths.v1.devices ?? Object.values(this.paths.v1)[0] ?? this.paths.unified;
+    if (top === undefined) return [];
+    const found = new Set<number>();
+    const walk = (dir: string, isTop: boolean) => {
+      let procs: string;
+      try {
+        procs = this.fsys.read(join(dir, "cgroup.procs"));
+      } catch (err) {
+        // A child cgroup may vanish while we walk; the container's own must be there.
+        if (!isTop && errorCode(err) === "ENOENT") return;
+        throw wrapError(`list processes: read "${join(dir, "cgroup.procs")}"`, err);
+      }
+      for (const line of procs.split("\n")) if (line.trim() !== "") found.add(Number(line));
+      for (const child of this.fsys.subdirs(dir)) walk(join(dir, child), false);
+    };
+    walk(top, true);
+    return [...found].sort((a, b) => a - b);
+  }
+
+  update(resources: LinuxResources): void {
+    if (this.layout.kind === "v2") {
+      const dir = this.paths.unified;
+      const mount = this.layout.unified;
+      if (dir === undefined || mount === undefined) throw new Error("update cgroup: no cgroup2 directory");
+      checkV2(resources); // before enableControllers touches the ancestors
+      enableControllers(this.fsys, mount.dir, dir, resources);
+      applyV2(this.fsys, dir, resources);
+    } else {
+      // Hybrid: the unified hierarchy is only joined; its controllers (hugetlb here) come later.
+      applyV1(this.fsys, this.paths.v1, resources);
+    }
+  }
+
+  destroy(): void {
+    removeCreated(this.fsys, this.created, leafDirs(this.paths));
+  }
+}
+
+/**
+ * Make the container's cgroup directories and apply `resources`. All or nothing: on failure the
+ * directories it made are removed again and the error (naming the config field and the file) is
+ * thrown.
+ */
+export function createCgroup(
+  layout: Layout,
+  paths: CgroupPaths,
+  resources?: LinuxResources,
+  fsys: CgroupFs = hostFs,
+): Cgroup {
+  const created: string[] = [];
+  const cpuset = layout.v1.cpuset?.dir;
+  try {
+    for (const dir of leafDirs(paths)) {
+      const mount = mountOf(layout, dir);
+      makeDirs(fsys, mount, dir, created, mount.dir === cpuset);
+    }
+    const cgroup = new FsCgroup(layout, paths, created, fsys);
+    if (resources !== undefined) cgroup.update(resources);
+    return cgroup;
+  } catch (err) {
+    try {
+      removeCreated(fsys, created, leafDirs(paths));
+    } catch (cleanup) {
+      const message = cleanup instanceof Error ? cleanup.message : String(cleanup);
+      throw new Error(`${(err as Error).message} (cleanup failed too: ${message})`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * The cgroup of an existing container, from its state file. Without `created`, only the container's
+ * own directories count as ours (runc's behaviour): parents made at create time stay behind.
+ */
+export function openCgroup(
+  layout: Layout,
+  paths: CgroupPaths,
+  created: readonly string[] = leafDirs(paths),
+  fsys: CgroupFs = hostFs,
+): Cgroup {
+  return new FsCgroup(layout, paths, [...created], fsys);
+}

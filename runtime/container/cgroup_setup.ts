@@ -1,0 +1,101 @@
+// The container's cgroup on this host, and what a `cgroup` mount inside the container becomes.
+import { readFileSync } from "node:fs";
+import { basename, posix } from "node:path";
+import type { Mount, Spec } from "../../spec/schema.ts";
+import { type Cgroup, type CgroupPaths, createCgroup, detectLayout, type Layout, openCgroup, resolvePaths } from "../cgroups/index.ts";
+import { MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID } from "../sys/constants.ts";
+import type { MountOp } from "../sys/init_plan.ts";
+import { parseMountOptions } from "./mount_options.ts";
+import { defaultDeviceRules } from "./plan.ts";
+
+export const CGROUP_ROOT = "/sys/fs/cgroup";
+
+export function hostLayout(): Layout {
+  return detectLayout(CGROUP_ROOT, readFileSync("/proc/self/mountinfo", "utf8"));
+}
+
+export function createContainerCgroup(layout: Layout, id: string, config: Spec): Cgroup {
+  const paths = resolvePaths(layout, config.linux?.cgroupsPath, id, readFileSync("/proc/self/cgroup", "utf8"));
+  const resources = config.linux?.resources ?? {};
+  // runc's default rules follow the container's own, so they cannot be taken away.
+  const devices = [...(resources.devices ?? []), ...defaultDeviceRules(config)];
+  return createCgroup(layout, paths, { ...resources, devices });
+}
+
+export function reopenCgroup(layout: Layout, paths: CgroupPaths, created: readonly string[]): Cgroup {
+  return openCgroup(layout, paths, created);
+}
+
+const HIDDEN = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+
+/**
+ * A `cgroup` mount: on cgroup v2 one cgroup2 mount (with a cgroup namespace) or a bind of the
+ * container's own cgroup; on v1 a tmpfs holding one entry per hierarchy, each the container's
+ * own cgroup (bound, or mounted fresh inside a cgroup namespace) — runc's layout.
+ */
+export function cgroupMountOps(layout: Layout, paths: CgroupPaths, m: Mount, cgroupns: boolean): MountOp[] {
+  const opts = parseMountOptions(m.options);
+  if (typeof opts === "string") throw new Error(`mount "${m.destination}": ${opts}`);
+  const dest = posix.resolve("/", m.destination);
+  const base = (what: string, source: string, target: string): MountOp => ({
+    what,
+    kind: "bind",
+    source,
+    fstype: "",
+    target,
+    recursive: false,
+    create: "dir",
+    params: [],
+    attrSet: opts.attrSet,
+    attrClr: opts.attrClr,
+    recSet: opts.recSet,
+    recClr: opts.recClr,
+    propagation: opts.propagation,
+    deferReadonly: false,
+    mustBeDir: false,
+    keepMode: false,
+    links: [],
+  });
+  if (layout.kind === "v2") {
+    const dir = paths.unified!;
+    if (!cgroupns) return [base(`mount "${dest}" (cgroup, bind from "${dir}")`, dir, dest)];
+    return [{ ...base(`mount "${dest}" (cgroup2)`, "cgroup2", dest), kind: "fs", fstype: "cgroup2", params: [] }];
+  }
+  const ops: MountOp[] = [
+    {
+      ...base(`mount "${dest}" (tmpfs for cgroup)`, "tmpfs", dest),
+      kind: "fs",
+      fstype: "tmpfs",
+      params: [["mode", "755"]],
+      attrSet: HIDDEN,
+      attrClr: 0,
+      recSet: 0,
+      recClr: 0,
+      deferReadonly: opts.readonly,
+    },
+  ];
+  const byMount = new Map<string, string[]>();
+  for (const [controller, mount] of Object.entries(layout.v1)) byMount.set(mount.dir, [...(byMount.get(mount.dir) ?? []), controller]);
+  for (const [mountDir, controllers] of byMount) {
+    const name = basename(mountDir);
+    const dir = paths.v1[controllers[0]!];
+    if (!dir) continue;
+    const target = `${dest}/${name}`;
+    if (cgroupns) {
+      ops.push({
+        ...base(`mount "${target}" (cgroup ${name})`, "cgroup", target),
+        kind: "fs",
+        fstype: "cgroup",
+        params: controllers.map((c) => [c, null] as [string, null]),
+        attrSet: opts.attrSet | HIDDEN,
+      });
+    } else {
+      const op = base(`mount "${target}" (cgroup, bind from "${dir}")`, dir, target);
+      op.recursive = true;
+      ops.push(op);
+    }
+    // Co-mounted controllers ("cpu,cpuacct") get a link per controller, as on the host.
+    if (name.includes(",")) ops[ops.length - 1]!.links = name.split(",").map((c) => [name, `${dest}/${c}`]);
+  }
+  return ops;
+}

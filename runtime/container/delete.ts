@@ -1,0 +1,54 @@
+// `delete`: remove what create made. A container that is not stopped is refused unless --force,
+// as the runtime-spec says ("Attempting to delete a container that is not stopped MUST generate
+// an error"); runc deletes a created container anyway, tsrun follows the spec.
+import { existsSync } from "node:fs";
+import { SIGNALS } from "../sys/constants.ts";
+import type { Sys } from "../sys/sys.ts";
+import { reopenCgroup } from "./cgroup_setup.ts";
+import { killQuietly, waitGone } from "./create.ts";
+import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
+
+export async function deleteContainer(sys: Sys, root: string, id: string, force: boolean): Promise<void> {
+  const store = new StateStore(root);
+  if (!existsSync(store.dir(id))) {
+    if (force) return;
+    throw new ContainerError(`container "${id}" does not exist`);
+  }
+  const lock = store.lock(sys, id);
+  try {
+    let state: ContainerState;
+    try {
+      state = store.read(id);
+    } catch (e) {
+      // A create that died before writing state leaves only the directory (runc removes it too).
+      store.remove(id);
+      if (force) return;
+      throw e;
+    }
+    const status = statusOf(store, state);
+    if (status !== "stopped") {
+      if (!force) throw new ContainerError(`cannot delete container "${id}": it is ${status}; stop it first or use --force`);
+      await stop(sys, state);
+    }
+    destroy(sys, store, state);
+  } finally {
+    sys.close(lock);
+  }
+}
+
+/** SIGKILL to everything in the container's cgroup, then wait for pid 1 to be gone. */
+export async function stop(sys: Sys, state: ContainerState): Promise<void> {
+  const cg = reopenCgroup(state.cgroup.layout as never, state.cgroup.paths as never, state.cgroup.created);
+  killQuietly(sys, state.pid);
+  for (const pid of cg.pids()) killQuietly(sys, pid);
+  await waitGone(sys, state.pid);
+  void SIGNALS;
+}
+
+export function destroy(sys: Sys, store: StateStore, state: ContainerState): void {
+  const cg = reopenCgroup(state.cgroup.layout as never, state.cgroup.paths as never, state.cgroup.created);
+  // Processes that escaped pid 1's death (no pid namespace) would keep the cgroup busy.
+  for (const pid of cg.pids()) killQuietly(sys, pid);
+  cg.destroy();
+  store.remove(state.id);
+}

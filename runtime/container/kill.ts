@@ -1,0 +1,49 @@
+// `kill`: a signal to the container's pid 1, or with --all to every process in its cgroup.
+import { SIGNALS, SIGRTMAX, SIGRTMIN } from "../sys/constants.ts";
+import type { Sys } from "../sys/sys.ts";
+import { reopenCgroup } from "./cgroup_setup.ts";
+import { ContainerError, StateStore, statusOf } from "./state.ts";
+
+/** "KILL", "SIGKILL", "kill", "9", "RTMIN+3" → a signal number, as runc accepts them. */
+export function parseSignal(raw: string): number {
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n < 1 || n > SIGRTMAX) throw new ContainerError(`unknown signal "${raw}"`);
+    return n;
+  }
+  let name = raw.toUpperCase();
+  if (!name.startsWith("SIG")) name = `SIG${name}`;
+  const rt = /^SIGRT(MIN|MAX)([+-]\d+)?$/.exec(name);
+  if (rt) {
+    const n = (rt[1] === "MIN" ? SIGRTMIN : SIGRTMAX) + Number(rt[2] ?? 0);
+    if (n >= SIGRTMIN && n <= SIGRTMAX) return n;
+  }
+  const n = SIGNALS[name];
+  if (n === undefined) throw new ContainerError(`unknown signal "${raw}"`);
+  return n;
+}
+
+export function killContainer(sys: Sys, root: string, id: string, signal: number, all: boolean): void {
+  const store = new StateStore(root);
+  const lock = store.lock(sys, id);
+  try {
+    const state = store.read(id);
+    const status = statusOf(store, state);
+    if (all) {
+      const cg = reopenCgroup(state.cgroup.layout as never, state.cgroup.paths as never, state.cgroup.created);
+      for (const pid of cg.pids()) {
+        try {
+          sys.kill(pid, signal);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return;
+    }
+    // Only a live pid 1 that is still ours (start time checked) is signalled: never a reused pid.
+    if (status === "stopped") throw new ContainerError(`container "${id}" is not running`);
+    sys.kill(state.pid, signal);
+  } finally {
+    sys.close(lock);
+  }
+}

@@ -1,0 +1,238 @@
+// config.json → the plan `tsrun init` carries out. Pure: every host fact it needs comes in as a
+// parameter, so the whole mapping is unit-tested without root.
+import { posix } from "node:path";
+import type { LinuxDevice, LinuxDeviceCgroup, Mount, Spec } from "../../spec/schema.ts";
+import { CAPS, MS_REC, MS_SLAVE, RLIMIT } from "../sys/constants.ts";
+import type { DeviceOp, InitPlan, MountOp, ProcessPlan } from "../sys/init_plan.ts";
+import { PROPAGATION, parseMountOptions } from "./mount_options.ts";
+
+export interface PlanInput {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  config: Spec;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  /** fds beyond stdio that pass into the container (LISTEN_FDS + --preserve-fds). */
+  preserveFds: number;
+  /** Added to process.env (LISTEN_FDS, LISTEN_PID). */
+  extraEnv: string[];
+  console: boolean;
+  fds: InitPlan["fds"];
+  /** Expands a mount of type "cgroup" into what this host needs. */
+  cgroupMounts(m: Mount): MountOp[];
+  /** Host stat of a bind source: "dir", "file", or null when missing. */
+  sourceKind(path: string): "dir" | "file" | null;
+  /** Highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
+  capLast: number;
+  /** Whether /proc/kcore exists (then /dev/core links to it, as runc does). */
+  hasKcore: boolean;
+  seccomp: ProcessPlan["seccomp"];
+  /** Called for things tsrun skips on purpose, as runc warns about them. */
+  warn(message: string): void;
+}
+
+/** Devices every container gets (runtime-spec "Default Devices"), unless linux.devices names the path. */
+const DEFAULT_DEVICES: DeviceOp[] = [
+  { path: "/dev/null", type: "c", major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/zero", type: "c", major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/full", type: "c", major: 1, minor: 7, mode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/random", type: "c", major: 1, minor: 8, mode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/urandom", type: "c", major: 1, minor: 9, mode: 0o666, uid: 0, gid: 0 },
+  { path: "/dev/tty", type: "c", major: 5, minor: 0, mode: 0o666, uid: 0, gid: 0 },
+];
+
+/**
+ * Device cgroup rules runc appends to every container's own: mknod of anything, the default
+ * devices, ptys, ptmx and tun. Dropped for a default device whose path linux.devices redefines.
+ */
+export function defaultDeviceRules(config: Spec): LinuxDeviceCgroup[] {
+  const redefined = new Set((config.linux?.devices ?? []).map((d) => posix.normalize(d.path)));
+  const rules: LinuxDeviceCgroup[] = [
+    { allow: true, type: "c", access: "m" },
+    { allow: true, type: "b", access: "m" },
+  ];
+  for (const d of DEFAULT_DEVICES)
+    if (!redefined.has(d.path)) rules.push({ allow: true, type: "c", major: d.major, minor: d.minor, access: "rwm" });
+  rules.push(
+    { allow: true, type: "c", major: 136, access: "rwm" },
+    { allow: true, type: "c", major: 5, minor: 2, access: "rwm" },
+    { allow: true, type: "c", major: 10, minor: 200, access: "rwm" },
+  );
+  return rules;
+}
+
+export class PlanError extends Error {}
+
+export function planInit(input: PlanInput): InitPlan {
+  const { config } = input;
+  const linux = config.linux ?? {};
+  const namespaces = new Set((linux.namespaces ?? []).map((n) => n.type));
+  const userns = namespaces.has("user");
+  const mounts = config.mounts ?? [];
+  const setupDev = !mounts.some((m) => posix.normalize(m.destination) === "/dev" && isBind(m));
+
+  let rootPropagation = MS_SLAVE | MS_REC;
+  if (linux.rootfsPropagation) {
+    const p = PROPAGATION[linux.rootfsPropagation];
+    if (p === undefined) throw new PlanError(`linux.rootfsPropagation: unknown propagation "${linux.rootfsPropagation}"`);
+    rootPropagation = p;
+  }
+
+  return {
+    id: input.id,
+    rootfs: input.rootfs,
+    bundle: input.bundle,
+    rootPropagation,
+    newMountNs: namespaces.has("mount"),
+    mounts: mounts.flatMap((m, i) => planMount(input, m, i)),
+    setupDev,
+    devices: planDevices(linux.devices ?? []),
+    bindDevices: userns,
+    devLinks: [
+      ["/proc/self/fd", "/dev/fd"],
+      ["/proc/self/fd/0", "/dev/stdin"],
+      ["/proc/self/fd/1", "/dev/stdout"],
+      ["/proc/self/fd/2", "/dev/stderr"],
+      ...(input.hasKcore ? [["/proc/kcore", "/dev/core"] as [string, string]] : []),
+    ],
+    noPivot: input.noPivot,
+    readonlyRoot: config.root?.readonly === true,
+    readonlyPaths: linux.readonlyPaths ?? [],
+    maskedPaths: linux.maskedPaths ?? [],
+    sysctl: Object.entries(linux.sysctl ?? {}),
+    hostname: config.hostname ?? null,
+    domainname: config.domainname ?? null,
+    rlimits: (config.process?.rlimits ?? []).map((r, i) => {
+      const resource = RLIMIT[r.type];
+      if (resource === undefined) throw new PlanError(`process.rlimits[${i}].type: unknown rlimit "${r.type}"`);
+      return { type: r.type, resource, soft: String(r.soft), hard: String(r.hard) };
+    }),
+    sessionKeyring: input.noNewKeyring ? null : `_ses.${input.id}`,
+    process: planProcess(input),
+    fds: input.fds,
+  };
+}
+
+function isBind(m: Mount): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
+  const field = `mounts[${index}]`;
+  if (m.type === "cgroup") return input.cgroupMounts(m);
+  const opts = parseMountOptions(m.options);
+  if (typeof opts === "string") throw new PlanError(`${field}.options: ${opts}`);
+  const target = posix.resolve("/", m.destination);
+  const bind = opts.bind || m.type === "bind";
+  if (bind) {
+    if (!m.source) throw new PlanError(`${field}.source: a bind mount needs a source`);
+    const source = posix.resolve(input.bundle, m.source);
+    const kind = input.sourceKind(source);
+    if (kind === null) throw new PlanError(`mount "${target}" (bind from "${source}"): source does not exist`);
+    return [
+      {
+        what: `mount "${target}" (bind from "${source}")`,
+        kind: "bind",
+        source,
+        fstype: "",
+        target,
+        recursive: opts.recursive,
+        create: kind,
+        params: [],
+        attrSet: opts.attrSet,
+        attrClr: opts.attrClr,
+        recSet: opts.recSet,
+        recClr: opts.recClr,
+        propagation: opts.propagation,
+        deferReadonly: target === "/dev" && opts.readonly,
+        mustBeDir: false,
+        keepMode: false,
+        links: [],
+      },
+    ];
+  }
+  if (!m.type) throw new PlanError(`${field}.type: required for a mount that is not a bind mount`);
+  if (opts.tmpcopyup) throw new PlanError(`${field}.options: "tmpcopyup" is not supported yet`);
+  const deferReadonly = opts.readonly && (m.type === "tmpfs" || target === "/dev");
+  return [
+    {
+      what: `mount "${target}" (${m.type})`,
+      kind: "fs",
+      source: m.source ?? m.type,
+      fstype: m.type,
+      target,
+      recursive: false,
+      create: "dir",
+      params: opts.params,
+      attrSet: opts.attrSet,
+      attrClr: opts.attrClr,
+      recSet: opts.recSet,
+      recClr: opts.recClr,
+      propagation: opts.propagation,
+      deferReadonly,
+      mustBeDir: m.type === "proc" || m.type === "sysfs",
+      keepMode: m.type === "tmpfs",
+      links: [],
+    },
+  ];
+}
+
+function planDevices(devices: LinuxDevice[]): DeviceOp[] {
+  const own = devices.map((d) => ({
+    path: posix.normalize(d.path),
+    type: d.type as DeviceOp["type"],
+    major: d.major ?? 0,
+    minor: d.minor ?? 0,
+    // runc: 0666 unless fileMode says otherwise; the type bits come from `type`.
+    mode: (d.fileMode ?? 0o666) & 0o7777,
+    uid: d.uid ?? 0,
+    gid: d.gid ?? 0,
+  }));
+  const paths = new Set(own.map((d) => d.path));
+  // /dev/ptmx is always a link to pts/ptmx; a node for it would bypass the container's devpts.
+  return [...DEFAULT_DEVICES.filter((d) => !paths.has(d.path)), ...own.filter((d) => d.path !== "/dev/ptmx")];
+}
+
+export function capMask(names: readonly string[] | undefined, field: string, capLast: number, warn: (m: string) => void): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const bit = (CAPS as readonly string[]).indexOf(name);
+    if (bit < 0) throw new PlanError(`${field}: unknown capability "${name}"`);
+    if (bit > capLast) {
+      warn(`${field}: capability "${name}" is not supported by this kernel; ignored`);
+      continue;
+    }
+    mask |= 1n << BigInt(bit);
+  }
+  return mask;
+}
+
+function planProcess(input: PlanInput): ProcessPlan {
+  const p = input.config.process;
+  if (!p) throw new PlanError("process: required to create a container");
+  const c = p.capabilities;
+  const mask = (set: keyof NonNullable<typeof c>) =>
+    capMask(c?.[set], `process.capabilities.${set}`, input.capLast, input.warn).toString();
+  const env = [...(p.env ?? []), ...input.extraEnv];
+  const caps = c ? ([mask("bounding"), mask("effective"), mask("permitted"), mask("inheritable"), mask("ambient")] as const) : null;
+  if (caps) {
+    const ambient = BigInt(caps[4]) & ~(BigInt(caps[2]) & BigInt(caps[3]));
+    if (ambient) input.warn("process.capabilities.ambient: capabilities not both permitted and inheritable are not raised");
+  }
+  return {
+    args: p.args ?? [],
+    env,
+    cwd: p.cwd,
+    uid: p.user.uid,
+    gid: p.user.gid,
+    groups: p.user.additionalGids ?? [],
+    umask: p.user.umask ?? 0o022,
+    caps: caps ? [...caps] : null,
+    noNewPrivileges: p.noNewPrivileges === true,
+    seccomp: input.seccomp,
+    preserveFds: input.preserveFds,
+    console: input.console ? { rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0 } : null,
+    needHome: !env.some((e) => e.startsWith("HOME=")),
+  };
+}

@@ -1,0 +1,168 @@
+// One directory per container under --root: state.json (written to a temp file and renamed) and,
+// until `start`, the exec fifo. Status is never stored: it is worked out from the kernel.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import type { Spec } from "../../spec/schema.ts";
+import { LOCK_EX, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { procStat } from "../sys/proc.ts";
+import type { Sys } from "../sys/sys.ts";
+
+export type Status = "creating" | "created" | "running" | "paused" | "stopped";
+
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  /** Start time of pid (clock ticks after boot, /proc/<pid>/stat field 22): detects pid reuse. */
+  pidStart: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+  config: Spec;
+  cgroup: { paths: Record<string, string>; created: string[]; layout: unknown };
+  systemdCgroup: boolean;
+  rootless: boolean;
+}
+
+export class ContainerError extends Error {}
+
+const ID = /^[\w+.-]+$/;
+
+/** Container ids as runc accepts them: letters, digits, _ + - and dots, never "." or "..". */
+export function checkId(id: string | undefined): string {
+  if (!id) throw new ContainerError("container id cannot be empty");
+  if (!ID.test(id) || id === "." || id === ".." || id.length > 1024) throw new ContainerError(`invalid container id "${id}"`);
+  return id;
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return `${this.root}/${id}`;
+  }
+
+  fifo(id: string): string {
+    return `${this.dir(id)}/exec.fifo`;
+  }
+
+  /** Makes the container's directory and locks it; fails if the id is taken. */
+  reserve(sys: Sys, id: string): number {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.dir(id), { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new ContainerError(`container "${id}" already exists`);
+      throw e;
+    }
+    return this.lock(sys, id);
+  }
+
+  /** Locks an existing container against concurrent commands; the lock ends with the process. */
+  lock(sys: Sys, id: string): number {
+    let fd: number;
+    try {
+      fd = sys.openat(-100, this.dir(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } catch {
+      throw notFound(id);
+    }
+    sys.flock(fd, LOCK_EX);
+    return fd;
+  }
+
+  read(id: string): ContainerState {
+    checkId(id);
+    let text: string;
+    try {
+      text = readFileSync(`${this.dir(id)}/state.json`, "utf8");
+    } catch {
+      throw notFound(id);
+    }
+    return JSON.parse(text) as ContainerState;
+  }
+
+  write(state: ContainerState): void {
+    const path = `${this.dir(state.id)}/state.json`;
+    writeFileSync(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  list(): string[] {
+    try {
+      return readdirSync(this.root).filter((n) => existsSync(`${this.dir(n)}/state.json`));
+    } catch {
+      return [];
+    }
+  }
+}
+
+export function notFound(id: string): ContainerError {
+  return new ContainerError(`container "${id}" does not exist`);
+}
+
+/** Whether the container's first process is still the one create started (not a reused pid). */
+export function isAlive(state: ContainerState): boolean {
+  const st = procStat(state.pid);
+  return st !== null && st.startTime === state.pidStart && st.state !== "Z" && st.state !== "X";
+}
+
+export function statusOf(store: StateStore, state: ContainerState): Status {
+  if (!isAlive(state)) return "stopped";
+  if (existsSync(store.fifo(state.id))) return "created";
+  if (isFrozen(state)) return "paused";
+  return "running";
+}
+
+function isFrozen(state: ContainerState): boolean {
+  const v1 = state.cgroup.paths["freezer"];
+  if (v1) return readText(`${v1}/freezer.state`).trim() === "FROZEN";
+  const v2 = state.cgroup.paths[""];
+  if (v2) return /^frozen 1$/m.test(readText(`${v2}/cgroup.events`));
+  return false;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The runtime-spec state document, with the extra fields runc prints. */
+export function ociState(store: StateStore, state: ContainerState) {
+  const status = statusOf(store, state);
+  return {
+    ociVersion: state.ociVersion,
+    id: state.id,
+    pid: status === "stopped" ? 0 : state.pid,
+    status,
+    bundle: state.bundle,
+    rootfs: state.rootfs,
+    created: state.created,
+    owner: state.owner,
+    ...(state.annotations && Object.keys(state.annotations).length ? { annotations: state.annotations } : {}),
+  };
+}
+
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.tsrun-tmp`;
+  writeFileSync(tmp, String(pid), { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+export function closeQuietly(sys: Sys, fd: number | undefined): void {
+  if (fd === undefined || fd < 0) return;
+  try {
+    sys.close(fd);
+  } catch {
+    // already closed
+  }
+}
+
+export { closeSync, openSync };

@@ -1,0 +1,151 @@
+// `tsrun init`: runs inside the container's namespaces (as its future pid 1), sets up the root
+// filesystem and the rest of the container from the host's plan, then becomes the native exec
+// stage, which waits for `start` and executes the container's process.
+import { readFileSync } from "node:fs";
+import { Channel, frameJSON } from "../sys/channel.ts";
+import {
+  AT_FDCWD,
+  CLONE_NEWTIME,
+  FD_CLOEXEC,
+  F_SETFD,
+  FSCONFIG_CMD_CREATE,
+  FSMOUNT_CLOEXEC,
+  FSOPEN_CLOEXEC,
+  O_CLOEXEC,
+  O_RDONLY,
+  PROC_SUPER_MAGIC,
+} from "../sys/constants.ts";
+import { describe, hasCode, wrap } from "../sys/errors.ts";
+import type { InitPlan } from "../sys/init_plan.ts";
+import { LinuxSys } from "../sys/linux.ts";
+import { writeProc } from "../sys/proc.ts";
+import { Msg } from "../sys/protocol.ts";
+import type { Sys } from "../sys/sys.ts";
+import { encodeExecPlan } from "./exec_plan.ts";
+import { IN_ROOT } from "./paths.ts";
+import { enterRoot, finishRootfs, maskPaths, prepareRootfs, readonlyPaths } from "./rootfs.ts";
+
+export function initMain(syncFd: number): never {
+  const sys = new LinuxSys();
+  const chan = new Channel(sys, syncFd);
+  let plan: InitPlan;
+  try {
+    plan = frameJSON<InitPlan>(chan.recv());
+  } catch {
+    // The host is gone: nobody to report to.
+    process.exit(1);
+  }
+  try {
+    runInit(sys, plan);
+  } catch (e) {
+    try {
+      chan.sendError(describe(e));
+    } catch {
+      // the host is gone
+    }
+    process.exit(1);
+  }
+}
+
+function runInit(sys: Sys, plan: InitPlan): never {
+  // Device nodes and created files get exactly the modes the plan says.
+  sys.umask(0);
+  if (plan.sessionKeyring) joinKeyring(sys, plan.sessionKeyring, plan);
+
+  // A procfs instance of the container's pid namespace that is attached nowhere: nothing in
+  // the container can swap it, and it lives until the process it serves executes.
+  const proc = detachedProc(sys);
+  const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
+  const { root, deferred } = prepareRootfs(sys, plan, mountinfo);
+  const newRoot = enterRoot(sys, root, plan, mountinfo);
+  sys.close(root);
+  finishRootfs(sys, newRoot, plan, deferred);
+
+  if (plan.hostname !== null) sys.sethostname(plan.hostname);
+  if (plan.domainname !== null) sys.setdomainname(plan.domainname);
+  for (const [key, value] of plan.sysctl) {
+    try {
+      writeProc(sys, proc, `sys/${key.replaceAll(".", "/")}`, value);
+    } catch (e) {
+      throw wrap(`linux.sysctl "${key}"`, e);
+    }
+  }
+  readonlyPaths(sys, newRoot, plan.readonlyPaths);
+  maskPaths(sys, newRoot, plan.maskedPaths);
+  for (const r of plan.rlimits) {
+    try {
+      sys.prlimit(r.resource, BigInt(r.soft), BigInt(r.hard));
+    } catch (e) {
+      const hint = hasCode(e, "EPERM") ? " (raising a hard limit needs CAP_SYS_RESOURCE)" : "";
+      throw wrap(`process.rlimits ${r.type} (soft ${r.soft}, hard ${r.hard})${hint}`, e);
+    }
+  }
+
+  const env = plan.process.needHome ? [...plan.process.env, `HOME=${homeOf(sys, newRoot, plan.process.uid)}`] : plan.process.env;
+  const bytes = encodeExecPlan({ ...plan.process, env }, plan.fds, proc);
+  const planFd = sys.memfdCreate("tsrun-exec-plan", 0);
+  for (let at = 0; at < bytes.byteLength; ) at += sys.write(planFd, bytes.subarray(at));
+
+  // Only what the exec stage uses crosses the execve; the rest (the tsrun binary, Bun's own
+  // fds, the rootfs handles) closes. The exec stage closes what remains before the container's
+  // process runs.
+  sys.closeRange(3 + plan.process.preserveFds, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
+  for (const fd of [plan.fds.sync, plan.fds.fifo, plan.fds.console, proc, planFd]) if (fd >= 0) sys.fcntl(fd, F_SETFD, 0);
+  sys.execveat(plan.fds.helper, ["tsrun", "init", String(planFd)], []);
+}
+
+function detachedProc(sys: Sys): number {
+  const fs = sys.fsopen("proc", FSOPEN_CLOEXEC);
+  try {
+    sys.fsconfig(fs, FSCONFIG_CMD_CREATE, null, null);
+    const mnt = sys.fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    if (sys.fstatfs(mnt) !== PROC_SUPER_MAGIC) throw new Error("detached procfs is not procfs");
+    return mnt;
+  } catch (e) {
+    throw wrap("mount a private procfs", e);
+  } finally {
+    sys.close(fs);
+  }
+}
+
+/** runc's session keyring: a fresh one per container, searchable by the container's user. */
+function joinKeyring(sys: Sys, name: string, plan: InitPlan): void {
+  let serial: number;
+  try {
+    serial = sys.joinSessionKeyring(name);
+  } catch (e) {
+    // Without keyring support (ENOSYS) there is nothing to isolate.
+    if (hasCode(e, "ENOSYS")) return;
+    throw wrap("join a new session keyring", e);
+  }
+  const perm = parseInt(sys.describeKey(serial).split(";")[3] ?? "0", 16);
+  // KEY_OTH_SEARCH inside a user namespace, KEY_USR_SEARCH otherwise (runc).
+  sys.setKeyPerm(serial, perm | (plan.bindDevices ? 0x8 : 0x80000));
+}
+
+/** HOME for uid from the container's /etc/passwd, "/" when it has no entry (runc). */
+function homeOf(sys: Sys, root: number, uid: number): string {
+  let text = "";
+  try {
+    const fd = sys.openat2(root, "/etc/passwd", O_RDONLY | O_CLOEXEC, IN_ROOT);
+    try {
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(65536);
+      for (let n; (n = sys.read(fd, buf)) > 0 && chunks.length < 64; ) chunks.push(buf.slice(0, n));
+      text = Buffer.concat(chunks).toString("utf8");
+    } finally {
+      sys.close(fd);
+    }
+  } catch {
+    return "/";
+  }
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length >= 6 && Number(f[2]) === uid && f[2] !== "") return f[5] || "/";
+  }
+  return "/";
+}
+
+void AT_FDCWD;
+void CLONE_NEWTIME;
+void FD_CLOEXEC;
