@@ -28,7 +28,7 @@ spec/generated/config_validator.js: spec/schema.ts spec/enums.ts spec/build.ts n
 
 bin/tsrun: native/build/tsrun-helper spec/generated/config_validator.js $(SOURCES)
 	@mkdir -p bin
-	$(BUN) build --compile --bytecode --format=esm --outfile $@ cmd/main.ts
+	$(BUN) build --compile --bytecode --minify --format=esm --outfile $@ cmd/main.ts
 
 typecheck: native/build/tsrun-helper spec/generated/config_validator.js
 	$(TSC) --noEmit -p .

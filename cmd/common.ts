@@ -18,6 +18,7 @@ export function createOptions(ctx: Context, foreground: boolean): CreateOptions 
     bundle: resolve((v.bundle as string | undefined) ?? "."),
     pidFile: pidFile ? resolve(pidFile) : undefined,
     consoleSocket: v["console-socket"] as string | undefined,
+    pidfdSocket: v["pidfd-socket"] as string | undefined,
     noPivot: v["no-pivot"] === true,
     noNewKeyring: v["no-new-keyring"] === true,
     preserveFds: (v["preserve-fds"] as number | undefined) ?? 0,

@@ -1,4 +1,5 @@
 import type { Context } from "./commands.ts";
+import { out } from "./out.ts";
 
 export async function run(ctx: Context): Promise<number> {
   const { StateStore, ociState } = await import("../runtime/container/state.ts");
@@ -13,13 +14,13 @@ export async function run(ctx: Context): Promise<number> {
     }
   });
   if (ctx.values.quiet) {
-    for (const s of states) process.stdout.write(`${s.id}\n`);
+    for (const s of states) out(`${s.id}\n`);
   } else if (format === "json") {
-    process.stdout.write(JSON.stringify(states) + "\n");
+    out(JSON.stringify(states) + "\n");
   } else {
     const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]! + 3) : c)).join("") + "\n");
+    for (const r of rows) out(r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]! + 3) : c)).join("") + "\n");
   }
   return 0;
 }

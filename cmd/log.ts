@@ -1,6 +1,7 @@
 // --log and --log-format: text lines like logrus's, or JSON lines {"level","msg","time"} as
 // containerd's shim and conmon read them (the last "error" line is the failure they report).
 import { appendFileSync } from "node:fs";
+import { err } from "./out.ts";
 
 export interface LogConfig {
   file?: string;
@@ -24,5 +25,5 @@ export function log(level: "error" | "warning" | "info" | "debug", msg: string):
 
 export function warn(msg: string): void {
   log("warning", msg);
-  if (logConfig.debug) process.stderr.write(`tsrun: warning: ${msg}\n`);
+  if (logConfig.debug) err(`tsrun: warning: ${msg}\n`);
 }

@@ -3,6 +3,7 @@
 import { flagHelp, parseFlags, UsageError, type Flag } from "./args.ts";
 import { COMMANDS, type Globals, NOT_YET } from "./commands.ts";
 import { log, logConfig } from "./log.ts";
+import { err, out } from "./out.ts";
 import { VERSION } from "./version.ts";
 
 const GLOBAL_FLAGS: Flag[] = [
@@ -38,7 +39,7 @@ let globals: Globals = { root: "/run/tsrun", logFormat: "text", debug: false, sy
 
 function fail(msg: string, status = 1): number {
   log("error", msg);
-  process.stderr.write(`tsrun: ${msg}\n`);
+  err(`tsrun: ${msg}\n`);
   return status;
 }
 
@@ -62,13 +63,13 @@ async function main(argv: string[]): Promise<number> {
   if (v["log-format"] !== undefined && v["log-format"] !== "json" && v["log-format"] !== "text")
     return fail(`invalid --log-format "${v["log-format"]}": want text or json`);
   if (v.version) {
-    process.stdout.write(`tsrun version ${VERSION}\nspec: 1.3.0\n`);
+    out(`tsrun version ${VERSION}\nspec: 1.3.0\n`);
     return 0;
   }
   const [name, ...rest] = g.rest;
   if (v.help || name === undefined || name === "help") {
     const cmd = COMMANDS.find((c) => c.name === rest[0]);
-    process.stdout.write(cmd ? commandHelp(cmd) : usage());
+    out(cmd ? commandHelp(cmd) : usage());
     return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
@@ -84,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (parsed.values.help) {
-    process.stdout.write(commandHelp(cmd));
+    out(commandHelp(cmd));
     return 0;
   }
   const [min, max] = typeof cmd.args === "number" ? [cmd.args, cmd.args] : cmd.args;
@@ -97,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     return await mod.run({ globals, values: parsed.values, args: parsed.rest });
   } catch (e) {
     const { describe } = await import("../runtime/sys/errors.ts");
-    if (globals.debug && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
+    if (globals.debug && e instanceof Error && e.stack) err(e.stack + "\n");
     // Validation reports one line per problem; everything else is one line.
     return fail(describe(e).replace(/\n/g, "\ntsrun: "));
   }

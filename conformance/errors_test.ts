@@ -153,7 +153,7 @@ conform("create: failure half-way (unknown filesystem type) leaves nothing behin
   await rejected(
     t,
     (c) => c.mounts?.push({ destination: "/data", type: "no-such-fs", source: "none", options: [] }),
-    /\/data|no-such-fs|no such device/,
+    /\/data|no-such-fs|no such device/i,
   );
 });
 
@@ -178,9 +178,10 @@ conform("create: duplicated rlimits are rejected", async (t) => {
   await rejected(
     t,
     (c) =>
+      // Decreasing, so that applying both in turn would succeed (raising a hard limit is EPERM).
       (proc(c).rlimits = [
-        { type: "RLIMIT_NOFILE", soft: 100, hard: 100 },
         { type: "RLIMIT_NOFILE", soft: 200, hard: 200 },
+        { type: "RLIMIT_NOFILE", soft: 100, hard: 100 },
       ]),
     /RLIMIT_NOFILE|rlimit/i,
   );
@@ -195,7 +196,7 @@ conform("create: duplicated namespaces are rejected", async (t) => {
 conform("create: a namespace path of the wrong type is rejected", async (t) => {
   // config-linux.md: "The runtime MUST generate an error if path is not associated with a
   // namespace of type type."
-  await rejected(t, (c) => setNamespace(c, "network", "/proc/self/ns/ipc"), /net/i);
+  await rejected(t, (c) => setNamespace(c, "network", "/proc/self/ns/ipc"), /net|ipc|namespace|setns/i);
 });
 
 conform("create: a namespace path that does not exist is rejected", async (t) => {
@@ -237,4 +238,18 @@ conform("create: terminal without --console-socket is rejected [runc compat]", a
 conform("create: --console-socket without terminal is rejected [runc compat]", async (t) => {
   const sock = path.join(t.tmp, "console.sock");
   await rejected(t, () => {}, /console|tty|terminal/i, ["--console-socket", sock]);
+});
+
+conform("create: oomScoreAdj below the caller's needs CAP_SYS_RESOURCE, else fails and leaves nothing", async (t) => {
+  const own = Number(fs.readFileSync("/proc/self/oom_score_adj", "utf8"));
+  const want = Math.max(-1000, own - 100);
+  const capEff = /^CapEff:\s+([0-9a-f]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
+  const CAP_SYS_RESOURCE = 24n;
+  if ((BigInt(`0x${capEff}`) >> CAP_SYS_RESOURCE) & 1n) {
+    const out = await t.runOk("cat /proc/self/oom_score_adj", (c) => (proc(c).oomScoreAdj = want));
+    expect(out).toBe(`${want}\n`);
+  } else {
+    // Root on this host lacks CAP_SYS_RESOURCE: the kernel refuses (EACCES).
+    await rejected(t, (c) => (proc(c).oomScoreAdj = want), /oom_score_adj|oomScoreAdj|permission denied/i);
+  }
 });

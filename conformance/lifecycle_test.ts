@@ -219,13 +219,16 @@ conform("kill: an unknown signal is rejected and the container keeps running", a
 });
 
 conform("kill --all: every process in the container gets the signal", async (t) => {
-  // Two children trap USR1 themselves; without --all only pid 1 would see it.
-  const child = `sh -c 'trap "echo child-got-USR1; exit 0" USR1; echo child-ready; sleep 100000 & wait'`;
+  // Two children trap USR1 themselves; without --all only pid 1 would see it. Every sleep ignores
+  // USR1 (an ignored disposition survives exec): a sleep dying first would end its shell's wait
+  // before that shell's own USR1 arrived, and pid 1 exiting would take the children with it.
+  const hold = `(trap "" USR1; exec sleep 100000)`;
   const script = [
     "trap 'echo init-got-USR1' USR1",
-    `${child} &`,
-    `${child} &`,
-    "sleep 100000 & s=$!",
+    `child='trap "echo child-got-USR1; exit 0" USR1; echo child-ready; ${hold} & wait'`,
+    'sh -c "$child" &',
+    'sh -c "$child" &',
+    `${hold} & s=$!`,
     "echo ready",
     "while kill -0 $s 2>/dev/null; do wait $s; done",
   ].join("\n");

@@ -109,9 +109,10 @@ conform("rootfsPropagation private: / is private and host mounts below the rootf
 
 conform("rootfsPropagation slave: / is a slave and host mounts below the rootfs reach it", async (t) => {
   const r = await rootfsPropagation(t, "slave");
-  expect(r.tags.some((x) => x.startsWith("master:"))).toBe(true);
-  expect(r.tags.some((x) => x.startsWith("shared:"))).toBe(false);
-  expect(r.seen).toBe(true);
+  const why = JSON.stringify(r);
+  expect(r.tags.some((x) => x.startsWith("master:")), why).toBe(true);
+  expect(r.tags.some((x) => x.startsWith("shared:")), why).toBe(false);
+  expect(r.seen, why).toBe(true);
 });
 
 conform("rootfsPropagation shared: / belongs to a new peer group", async (t) => {
@@ -220,6 +221,9 @@ conform("mounts: rslave/rprivate bind propagation of host mounts made after star
   makeShared(d);
   const b = t.bundle((c) => {
     sh(c, trapper());
+    // Binds copy the propagation of their source in the container's tree; a privatised tree
+    // (crun's default) would cut /slave off, so ask for what docker asks for with rslave mounts.
+    c.linux.rootfsPropagation = "rslave";
     c.mounts?.push({ destination: "/slave", type: "bind", source: d, options: ["rbind", "rslave"] });
     c.mounts?.push({ destination: "/private", type: "bind", source: d, options: ["rbind", "rprivate"] });
   });
@@ -237,8 +241,9 @@ conform("mounts: rshared bind propagates mounts made in the container to the hos
   makeShared(d);
   const b = t.bundle((c) => {
     sh(c, `mount -t tmpfs -o size=1m inner /s/from-container && echo ready; sleep 100000 & wait`);
-    // The tree must not be made a slave of the host first (the default), or nothing goes back.
-    c.linux.rootfsPropagation = "shared";
+    // The tree must not be made a slave of the host first (runc's default), or nothing goes
+    // back; docker sets rshared here whenever a mount asks for it.
+    c.linux.rootfsPropagation = "rshared";
     proc(c).capabilities = { bounding: [...DEFAULT_CAPS, "CAP_SYS_ADMIN"], effective: [...DEFAULT_CAPS, "CAP_SYS_ADMIN"], permitted: [...DEFAULT_CAPS, "CAP_SYS_ADMIN"] };
     c.mounts?.push({ destination: "/s", type: "bind", source: d, options: ["rbind", "rshared"] });
   });
@@ -337,4 +342,16 @@ conform("linux.devices: type, major, minor, fileMode, uid and gid", async (t) =>
   expect(out).toContain("/dev/custom-fifo fifo 0:0 600 0:0\n");
   expect(out).toContain("/dev/custom-blk block special file 7:c8 660 0:6\n");
   expect(out).toContain("wrote\n");
+});
+
+conform("create --no-pivot: the container is still confined to its rootfs", async (t) => {
+  const b = t.bundle((c) =>
+    sh(c, `cat /marker; ls -d ${t.tmp} 2>/dev/null || echo host-tmp-unreachable; ls -d /usr 2>/dev/null || echo host-root-unreachable`),
+  );
+  fs.writeFileSync(path.join(b.rootfs, "marker"), "in-rootfs\n");
+  const id = t.id();
+  const cr = await t.create(b, id, ["--no-pivot"]);
+  await t.ok(["start", id]);
+  await t.waitStatus(id, "stopped");
+  expect(fs.readFileSync(cr.outPath, "utf8")).toBe("in-rootfs\nhost-tmp-unreachable\nhost-root-unreachable\n");
 });

@@ -1,16 +1,23 @@
 // Writes runtime/seccomp/syscall_table.ts: syscall name → number for the five ABIs a tsrun host can
 // filter (x86_64, x86, x32 on an x86_64 host; aarch64, arm on an arm64 host).
 //
-//   bun scripts/gen-syscall-tables.ts <tables-dir> <kernel-version> [out.ts]
+//   bun scripts/gen-syscall-tables.ts <kernel-version> <tables-dir> [<abi>=<uapi header>]... [--out f.ts]
 //
 // <tables-dir> holds one file per ABI, "name<TAB>number" a line, as in the data/tables/ folder of
 // the public hrw/syscalls-table project, which makes them from each architecture's exported uapi
-// headers (the __NR_* and __ARM_NR_* constants that glibc and libseccomp also use). A name with no
-// number is not a syscall on that ABI. x32 numbers there include __X32_SYSCALL_BIT; the table
-// stores them without it.
+// headers (the __NR_* and __ARM_NR_* constants glibc and libseccomp use too). A name without a
+// number is not a syscall on that ABI. x32 numbers there include __X32_SYSCALL_BIT; we store them
+// without it.
 //
-// When Debian's linux-libc-dev headers are installed, every number they define must agree with
-// the tables (they are older, so they may define fewer): a cheap guard against a mislabelled file.
+// Those tables list only what the newest kernel still exports. A retired syscall keeps its number
+// for ever and profiles keep denying it (uselib, _sysctl, nfsservctl…), and an older host kernel
+// may still run it, so older uapi headers are merged in: each `abi=path` adds the names the header
+// defines (`#define __NR_x 12`, `(__X32_SYSCALL_BIT + 12)`, `(__NR_SYSCALL_BASE + 12)`,
+// `__ARM_NR_x (__ARM_NR_BASE+1)`). A number that disagrees with the tables is an error.
+// Debian's x86 headers (linux-libc-dev) are merged by default when installed. Used for the
+// committed table: Linux 7.2.0-rc1 tables plus Debian 6.1 headers for x86_64, x86, x32 and arm
+// (unistd-eabi.h and unistd.h from linux-libc-dev-armhf-cross). arm64's asm-generic header needs a
+// preprocessor, so it is not merged; the one name it would add, nfsservctl, is ENOSYS since 3.1.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,45 +31,68 @@ const ABIS = [
 ] as const;
 
 const X32_SYSCALL_BIT = 0x40000000;
+const ARM_NR_BASE = 0x0f0000;
 
-const [dir, version, out = "runtime/seccomp/syscall_table.ts"] = process.argv.slice(2);
-if (!dir || !version) {
-  console.error("usage: bun scripts/gen-syscall-tables.ts <tables-dir> <kernel-version> [out.ts]");
+const args = process.argv.slice(2);
+const outAt = args.indexOf("--out");
+const out = outAt >= 0 ? args.splice(outAt, 2)[1]! : "runtime/seccomp/syscall_table.ts";
+const [version, dir, ...headerArgs] = args;
+if (!version || !dir) {
+  console.error("usage: bun scripts/gen-syscall-tables.ts <kernel-version> <tables-dir> [<abi>=<header>]... [--out f.ts]");
   process.exit(2);
 }
 
 const numbers = new Map<string, number[]>();
+const set = (name: string, col: number, nr: number, from: string) => {
+  const row = numbers.get(name) ?? ABIS.map(() => -1);
+  if (row[col] !== -1 && row[col] !== nr) throw new Error(`${from}: ${name} is ${nr}, already ${row[col]}`);
+  row[col] = nr;
+  numbers.set(name, row);
+};
+
 for (const [col, abi] of ABIS.entries()) {
-  for (const line of readFileSync(join(dir, abi.file), "utf8").split("\n")) {
+  const path = join(dir, abi.file);
+  for (const line of readFileSync(path, "utf8").split("\n")) {
     const [name, text] = line.split("\t");
     if (!name || !text) continue;
     let nr = Number(text);
-    if (!Number.isInteger(nr) || nr < 0) throw new Error(`${abi.file}: bad number in ${JSON.stringify(line)}`);
+    if (!Number.isInteger(nr) || nr < 0) throw new Error(`${path}: bad number in ${JSON.stringify(line)}`);
     if (abi.key === "x32") {
-      if ((nr & X32_SYSCALL_BIT) === 0) throw new Error(`${abi.file}: ${name} lacks __X32_SYSCALL_BIT`);
+      if ((nr & X32_SYSCALL_BIT) === 0) throw new Error(`${path}: ${name} lacks __X32_SYSCALL_BIT`);
       nr -= X32_SYSCALL_BIT;
     }
-    const row = numbers.get(name) ?? ABIS.map(() => -1);
-    row[col] = nr;
-    numbers.set(name, row);
+    set(name, col, nr, path);
   }
-  if (abi.header && existsSync(abi.header)) checkHeader(abi.header, col);
 }
 
-function checkHeader(path: string, col: number) {
-  const re = /^#define __NR_(\w+) (?:\(__X32_SYSCALL_BIT \+ )?(\d+)\)?$/;
+const headers: [number, string][] = [];
+for (const [col, abi] of ABIS.entries()) if (abi.header && existsSync(abi.header)) headers.push([col, abi.header]);
+for (const arg of headerArgs) {
+  const [key, path] = arg.split("=");
+  const col = ABIS.findIndex((a) => a.key === key);
+  if (col < 0 || !path) throw new Error(`bad header argument ${JSON.stringify(arg)}: want <abi>=<path>`);
+  headers.push([col, path]);
+}
+const define = /^#define\s+(__NR_|__ARM_NR_)(\w+)\s+\(?\s*(?:(__X32_SYSCALL_BIT|__NR_SYSCALL_BASE|__ARM_NR_BASE)\s*\+\s*)?(\d+)\s*\)?\s*$/;
+for (const [col, path] of headers) {
+  let added = 0;
   for (const line of readFileSync(path, "utf8").split("\n")) {
-    const m = re.exec(line);
+    const m = define.exec(line);
     if (!m) continue;
-    const want = Number(m[2]);
-    const got = numbers.get(m[1]!)?.[col];
-    if (got !== want) throw new Error(`${path}: __NR_${m[1]} is ${want}, tables say ${got ?? "nothing"}`);
+    const [, , name, base, text] = m as unknown as [string, string, string, string | undefined, string];
+    if (name === "SYSCALL_BASE" || name === "BASE") continue; // arm's own base constants
+    const nr = Number(text) + (base === "__ARM_NR_BASE" ? ARM_NR_BASE : 0);
+    if (numbers.get(name)?.[col] === -1 || !numbers.has(name)) added++;
+    set(name, col, nr, path);
   }
+  console.log(`${path}: ${added} names added for ${ABIS[col]!.key}`);
 }
 
 const names = [...numbers.keys()].sort();
 const lines = [
-  `// Generated by scripts/gen-syscall-tables.ts from the uapi syscall numbers of Linux ${version}. Do not edit.`,
+  `// Generated by scripts/gen-syscall-tables.ts from the uapi syscall numbers of Linux ${version}`,
+  "// (plus retired names from older uapi headers). Do not edit.",
+  "//",
   "// Columns: x86_64, x86, x32 (without __X32_SYSCALL_BIT), aarch64, arm; -1 = not a syscall there.",
   "",
   `export const TABLE_KERNEL = ${JSON.stringify(version)};`,

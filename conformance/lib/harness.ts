@@ -309,8 +309,10 @@ export function expectFailure(r: Result, re?: RegExp): void {
   expect(r.code, explain(r)).not.toBe(0);
   const msg = r.stderr.trim();
   expect(msg.length, `no error message on stderr: ${explain(r)}`).toBeGreaterThan(0);
-  // A message, not a dump: no stack trace, and short.
+  // A message, not a dump: no stack trace, and short. (Warnings do not count: runc may add a
+  // line per cgroup hierarchy about retrying the removal of a cgroup still in use.)
   expect(msg, explain(r)).not.toMatch(/goroutine \d+|^panic:|^\s+at .+:\d+/m);
-  expect(msg.split("\n").length, explain(r)).toBeLessThanOrEqual(5);
+  const errorLines = msg.split("\n").filter((l) => !/warn/i.test(l));
+  expect(errorLines.length, explain(r)).toBeLessThanOrEqual(5);
   if (re !== undefined) expect(r.stderr, explain(r)).toMatch(re);
 }

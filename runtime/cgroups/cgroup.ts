@@ -1,8 +1,11 @@
 import { dirname, join, relative, sep } from "node:path";
 import { type CgroupFs, errorCode, hostFs, readFile, writeFile, wrapError } from "./files.ts";
+import { type Freezer, type FreezerState, freeze, freezerState, thaw, type Wait } from "./freezer.ts";
+import type { CgroupKernel } from "./kernel.ts";
+import { type OomWatch, watchOom } from "./oom.ts";
+import { applyResources, unifiedControllers } from "./resources.ts";
+import { readStats, type Stats } from "./stats.ts";
 import type { CgroupPaths, Layout, LinuxResources, Mount } from "./types.ts";
-import { applyV1 } from "./v1.ts";
-import { applyV2, checkV2, enableControllers } from "./v2.ts";
 
 /** A container's cgroup, on whichever layout the host has. */
 export interface Cgroup {
@@ -14,12 +17,41 @@ export interface Cgroup {
   addProcess(pid: number): void;
   /** Every process in the cgroup and the cgroups the container made below it, ascending. */
   pids(): number[];
-  /** Write resources; used by create and by the `update` command. */
+  /**
+   * Write resources; used by create and by the `update` command. Everything is checked before the
+   * first write, so a refused update leaves the limits in force as they were.
+   */
   update(resources: LinuxResources): void;
   /** Remove the directories create made, deepest first; waits briefly for exiting tasks. */
   destroy(): void;
-  // Next issue: freeze(), thaw(), stats() go here.
+  /** `pause`: freeze every process, and wait (boundedly) until the kernel has. */
+  freeze(): void;
+  /** `resume`. */
+  thaw(): void;
+  /** "frozen" after `pause`; "undefined" where there is no freezer. */
+  freezerState(): FreezerState;
+  /** runc's `events --stats` counters; encodeEvent("stats", id, stats) prints them as runc does. */
+  stats(): Stats;
+  /**
+   * `kill --all`: SIGKILL through cgroup.kill where the kernel has it (Linux ≥ 5.14, cgroup2);
+   * otherwise freeze, signal every pid, thaw (runc's way: nothing can fork in between, and v1
+   * frozen tasks only die once thawed). Processes that are already gone are skipped.
+   */
+  killAll(signal: number, kill?: (pid: number, signal: number) => void): void;
+  /** OOM events for `events`; poll its fd, or call read() at each interval. */
+  watchOom(): OomWatch;
 }
+
+/** The kernel seams; tests pass fakes, the defaults are the real ones. */
+export interface CgroupEnv {
+  fs?: CgroupFs;
+  kernel?: CgroupKernel;
+  /** How to pause between polls of a freezing cgroup (tests: never really sleep). */
+  wait?: Wait;
+}
+
+// Loaded on first use only: it opens libc through bun:ffi, which `state` or `kill` never need.
+const linuxKernel = (): CgroupKernel => (require("./kernel_linux.ts") as typeof import("./kernel_linux.ts")).linuxKernel;
 
 /** The container's own directories, once each (co-mounted v1 controllers share one). */
 function leafDirs(paths: CgroupPaths): string[] {
@@ -123,12 +155,22 @@ function removeCreated(fsys: CgroupFs, created: readonly string[], leaves: reado
 }
 
 class FsCgroup implements Cgroup {
+  private readonly fsys: CgroupFs;
+  private kernelSeam: CgroupKernel | undefined;
+
   constructor(
     private readonly layout: Layout,
     readonly paths: CgroupPaths,
     readonly created: readonly string[],
-    private readonly fsys: CgroupFs,
-  ) {}
+    private readonly env: CgroupEnv,
+  ) {
+    this.fsys = env.fs ?? hostFs;
+    this.kernelSeam = env.kernel;
+  }
+
+  private get kernel(): CgroupKernel {
+    return (this.kernelSeam ??= linuxKernel());
+  }
 
   addProcess(pid: number): void {
     for (const dir of leafDirs(this.paths)) {
@@ -170,21 +212,75 @@ class FsCgroup implements Cgroup {
   }
 
   update(resources: LinuxResources): void {
-    if (this.layout.kind === "v2") {
-      const dir = this.paths.unified;
-      const mount = this.layout.unified;
-      if (dir === undefined || mount === undefined) throw new Error("update cgroup: no cgroup2 directory");
-      checkV2(resources); // before enableControllers touches the ancestors
-      enableControllers(this.fsys, mount.dir, dir, resources);
-      applyV2(this.fsys, dir, resources);
-    } else {
-      // Hybrid: the unified hierarchy is only joined; its controllers (hugetlb here) come later.
-      applyV1(this.fsys, this.paths.v1, resources);
-    }
+    applyResources(this.layout, this.paths, resources, { fsys: this.fsys, kernel: () => this.kernel });
   }
 
   destroy(): void {
     removeCreated(this.fsys, this.created, leafDirs(this.paths));
+  }
+
+  /** The v1 freezer hierarchy, else cgroup2's core freezer. */
+  private freezer(): Freezer | undefined {
+    const v1 = this.paths.v1.freezer;
+    if (v1 !== undefined) return { version: 1, dir: v1 };
+    if (this.paths.unified !== undefined && this.layout.kind !== "v1") return { version: 2, dir: this.paths.unified };
+    return undefined;
+  }
+
+  freeze(): void {
+    const f = this.freezer();
+    if (f === undefined) throw new Error(`freeze cgroup: no freezer (no "freezer" hierarchy is mounted)`);
+    freeze(this.fsys, f, this.env.wait);
+  }
+
+  thaw(): void {
+    const f = this.freezer();
+    if (f !== undefined) thaw(this.fsys, f);
+  }
+
+  freezerState(): FreezerState {
+    const f = this.freezer();
+    return f === undefined ? "undefined" : freezerState(this.fsys, f, this.env.wait);
+  }
+
+  stats(): Stats {
+    const v2 = this.layout.kind === "v1" ? undefined : this.paths.unified;
+    // Hybrid: v1 first; the cgroup2 side only for the controllers delegated to it (hugetlb here).
+    const v2Controllers = this.layout.kind === "hybrid" && v2 !== undefined ? unifiedControllers(this.fsys, v2) : undefined;
+    return readStats(this.fsys, { v1: this.paths.v1, v2, v2Controllers });
+  }
+
+  killAll(signal: number, kill: (pid: number, signal: number) => void = (pid, sig) => process.kill(pid, sig)): void {
+    const v2 = this.layout.kind === "v1" ? undefined : this.paths.unified;
+    if (signal === 9 && v2 !== undefined && this.fsys.exists(join(v2, "cgroup.kill"))) {
+      writeFile(this.fsys, v2, "cgroup.kill", "1", "kill all processes");
+      return;
+    }
+    let frozen = false;
+    try {
+      this.freeze();
+      frozen = true;
+    } catch {
+      // As runc: a cgroup that cannot freeze is still signalled, just without the guarantee.
+    }
+    try {
+      for (const pid of this.pids()) {
+        try {
+          kill(pid, signal);
+        } catch (err) {
+          if (errorCode(err) !== "ESRCH") throw wrapError(`kill process ${pid}`, err);
+        }
+      }
+    } finally {
+      if (frozen) this.thaw();
+    }
+  }
+
+  watchOom(): OomWatch {
+    const v1 = this.paths.v1.memory;
+    const dir = v1 ?? (this.layout.kind === "v2" ? this.paths.unified : undefined);
+    if (dir === undefined) throw new Error(`watch OOM events: no "memory" cgroup hierarchy is mounted`);
+    return watchOom(this.fsys, this.kernel, dir, v1 !== undefined ? 1 : 2);
   }
 }
 
@@ -193,12 +289,8 @@ class FsCgroup implements Cgroup {
  * directories it made are removed again and the error (naming the config field and the file) is
  * thrown.
  */
-export function createCgroup(
-  layout: Layout,
-  paths: CgroupPaths,
-  resources?: LinuxResources,
-  fsys: CgroupFs = hostFs,
-): Cgroup {
+export function createCgroup(layout: Layout, paths: CgroupPaths, resources?: LinuxResources, env: CgroupEnv = {}): Cgroup {
+  const fsys = env.fs ?? hostFs;
   const created: string[] = [];
   const cpuset = layout.v1.cpuset?.dir;
   try {
@@ -206,8 +298,9 @@ export function createCgroup(
       const mount = mountOf(layout, dir);
       makeDirs(fsys, mount, dir, created, mount.dir === cpuset);
     }
-    const cgroup = new FsCgroup(layout, paths, created, fsys);
-    if (resources !== undefined) cgroup.update(resources);
+    const cgroup = new FsCgroup(layout, paths, created, env);
+    // Even without resources: on v2 this delegates the controllers, as runc does.
+    cgroup.update(resources ?? {});
     return cgroup;
   } catch (err) {
     try {
@@ -228,7 +321,7 @@ export function openCgroup(
   layout: Layout,
   paths: CgroupPaths,
   created: readonly string[] = leafDirs(paths),
-  fsys: CgroupFs = hostFs,
+  env: CgroupEnv = {},
 ): Cgroup {
-  return new FsCgroup(layout, paths, [...created], fsys);
+  return new FsCgroup(layout, paths, [...created], env);
 }

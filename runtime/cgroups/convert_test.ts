@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cpuSharesToWeight, memorySwapToV2 } from "./convert.ts";
+import { blkioWeightToIOWeight, cpuSharesToWeight, memorySwapToV2 } from "./convert.ts";
 import { given, pidsMax } from "./values.ts";
 
 describe("cpuSharesToWeight", () => {
@@ -63,5 +63,12 @@ describe("values", () => {
     expect(given(0)).toBeUndefined();
     expect(given(undefined)).toBeUndefined();
     expect(given(-1)).toBe(-1);
+  });
+});
+
+describe("blkioWeightToIOWeight", () => {
+  test("maps [10, 1000] linearly onto [1, 10000] as runc does; BFQ's lower weights clamp to 1", () => {
+    expect([blkioWeightToIOWeight(10), blkioWeightToIOWeight(500), blkioWeightToIOWeight(1000)]).toEqual([1, 4950, 10000]);
+    expect(blkioWeightToIOWeight(1)).toBe(1);
   });
 });

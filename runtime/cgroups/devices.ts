@@ -1,8 +1,8 @@
 import type { LinuxDeviceCgroup } from "./types.ts";
 
 // A model of the v1 devices controller: a default (allow all / deny all) plus exceptions. We compute
-// the state a config asks for, then the writes that get a cgroup there. cgroup v2's BPF program will
-// be generated from the same state.
+// the state a config asks for, then the writes that get a v1 cgroup there (v1.ts), or the
+// BPF program that enforces it on cgroup v2 (devices_bpf.ts).
 
 export type DeviceType = "a" | "b" | "c";
 
@@ -52,6 +52,16 @@ export function ruleString(rule: DeviceRule): string {
   return rule.type === "a" ? "a" : `${key(rule)} ${rule.access}`;
 }
 
+// Unset or negative is the "*" wildcard (runc's reading). Real device numbers are 12 (major) and 20
+// (minor) bits; anything past 2^31 - 1 could not be matched by the v2 program's 32-bit compares.
+function number(value: number | undefined, field: string): number {
+  if (value === undefined || value < 0) return -1;
+  if (!Number.isInteger(value) || value > 0x7fffffff) {
+    throw new Error(`${field}: must be a device number between 0 and 2147483647 (or -1 for any), found ${value}`);
+  }
+  return value;
+}
+
 /** A config entry as kernel-ready rules, per the runtime-spec defaults (unset type/major/minor = all). */
 export function toRules(entry: LinuxDeviceCgroup, field: string): DeviceRule[] {
   const type = entry.type ?? "a";
@@ -65,8 +75,8 @@ export function toRules(entry: LinuxDeviceCgroup, field: string): DeviceRule[] {
   }
   const rule = {
     allow: entry.allow,
-    major: entry.major ?? -1,
-    minor: entry.minor ?? -1,
+    major: number(entry.major, `${field}.major`),
+    minor: number(entry.minor, `${field}.minor`),
     access: union(access, ""),
   };
   if (type !== "a") return [{ ...rule, type }];

@@ -38,13 +38,13 @@ describe("targetState", () => {
 
   test("in allow-all mode a deny adds an exception and a later allow removes it", () => {
     const allowAll = { allow: true, access: "rwm" };
-    const deny = { allow: false, type: "c", major: 10, minor: 200, access: "rwm" };
+    const deny: LinuxDeviceCgroup = { allow: false, type: "c", major: 10, minor: 200, access: "rwm" };
     expect(exceptions(targetState([allowAll, deny]))).toEqual(["c 10:200 rwm"]);
     expect(isAllowAll(targetState([allowAll, deny, { ...deny, allow: true }]))).toBe(true);
   });
 
   test("taking access out of a wider wildcard rule is refused, since the kernel would ignore it", () => {
-    const entries = [DENY_ALL, { allow: true, type: "c", access: "m" }, { allow: false, type: "c", major: 1, minor: 3, access: "m" }];
+    const entries: LinuxDeviceCgroup[] = [DENY_ALL, { allow: true, type: "c", access: "m" }, { allow: false, type: "c", major: 1, minor: 3, access: "m" }];
     expect(() => targetState(entries)).toThrow(
       'linux.resources.devices[2]: cannot take "m" away from "c 1:3" while "c *:* m" is in effect',
     );
@@ -61,7 +61,8 @@ describe("targetState", () => {
   });
 
   test("a bad type or an empty or unknown access is refused, naming the entry", () => {
-    expect(() => targetState([{ allow: true, type: "p", access: "r" }])).toThrow(
+    // Update input skips the schema, so the type is checked here too.
+    expect(() => targetState([{ allow: true, type: "p" as "a", access: "r" }])).toThrow(
       'linux.resources.devices[0].type: must be "a", "b" or "c", found "p"',
     );
     expect(() => targetState([DENY_ALL, { allow: true, type: "c", major: 1, minor: 3 }])).toThrow(

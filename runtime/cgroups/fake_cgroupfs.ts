@@ -18,25 +18,94 @@ const V1_FILES: Record<string, Record<string, string>> = {
     "memory.soft_limit_in_bytes": UNLIMITED,
     "memory.usage_in_bytes": "0",
     "memory.max_usage_in_bytes": "0",
+    "memory.failcnt": "0",
+    "memory.memsw.usage_in_bytes": "0",
+    "memory.memsw.max_usage_in_bytes": "0",
+    "memory.memsw.failcnt": "0",
+    "memory.swappiness": "60",
+    "memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
+    "memory.stat": "cache 0\nrss 0\nhierarchical_memory_limit 9223372036854771712\n",
+    "memory.use_hierarchy": "1",
+    "cgroup.event_control": "",
   },
-  cpu: { "cpu.shares": "1024", "cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": "-1" },
-  cpuacct: { "cpuacct.usage": "0" },
-  cpuset: { "cpuset.cpus": "", "cpuset.mems": "" },
+  cpu: {
+    "cpu.shares": "1024",
+    "cpu.cfs_period_us": "100000",
+    "cpu.cfs_quota_us": "-1",
+    "cpu.cfs_burst_us": "0",
+    "cpu.idle": "0",
+    "cpu.rt_period_us": "1000000",
+    "cpu.rt_runtime_us": "0",
+    "cpu.stat": "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n",
+  },
+  cpuacct: {
+    "cpuacct.usage": "0",
+    "cpuacct.stat": "user 0\nsystem 0\n",
+    "cpuacct.usage_percpu": "0 0 \n",
+    "cpuacct.usage_all": "cpu user system\n0 0 0\n1 0 0\n",
+  },
+  cpuset: { "cpuset.cpus": "", "cpuset.mems": "", "cpuset.cpu_exclusive": "0", "cpuset.sched_relax_domain_level": "-1" },
   pids: { "pids.max": "max", "pids.current": "0" },
   devices: { "devices.allow": "", "devices.deny": "", "devices.list": "a *:* rwm" },
-  freezer: { "freezer.state": "THAWED" },
-  blkio: { "blkio.weight": "500" },
+  freezer: { "freezer.state": "THAWED", "freezer.self_freezing": "0", "freezer.parent_freezing": "0" },
+  // This host's: BFQ, no CFQ (so no blkio.weight or leaf weights).
+  blkio: {
+    "blkio.bfq.weight": "100",
+    "blkio.bfq.weight_device": "",
+    "blkio.throttle.read_bps_device": "",
+    "blkio.throttle.write_bps_device": "",
+    "blkio.throttle.read_iops_device": "",
+    "blkio.throttle.write_iops_device": "",
+    "blkio.throttle.io_serviced": "",
+    "blkio.throttle.io_service_bytes": "",
+  },
+  hugetlb: {
+    "hugetlb.2MB.limit_in_bytes": UNLIMITED,
+    "hugetlb.2MB.rsvd.limit_in_bytes": UNLIMITED,
+    "hugetlb.2MB.usage_in_bytes": "0",
+    "hugetlb.2MB.max_usage_in_bytes": "0",
+    "hugetlb.2MB.failcnt": "0",
+  },
+  net_cls: { "net_cls.classid": "0" },
+  net_prio: { "net_prio.ifpriomap": "lo 0\n", "net_prio.prioidx": "1" },
+  rdma: { "rdma.max": "mlx5_0 hca_handle=max hca_object=max\n", "rdma.current": "mlx5_0 hca_handle=0 hca_object=0\n" },
 };
 const V1_CORE = { "cgroup.procs": "", tasks: "", notify_on_release: "0", "cgroup.clone_children": "0" };
 
 // Control files a v2 cgroup gets for each controller its parent delegates.
 const V2_FILES: Record<string, Record<string, string>> = {
-  memory: { "memory.max": "max", "memory.low": "0", "memory.swap.max": "max", "memory.current": "0" },
-  cpu: { "cpu.weight": "100", "cpu.max": "max 100000" },
+  memory: {
+    "memory.max": "max",
+    "memory.low": "0",
+    "memory.swap.max": "max",
+    "memory.current": "0",
+    "memory.swap.current": "0",
+    "memory.stat": "anon 0\nfile 0\n",
+    "memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
+  },
+  cpu: { "cpu.weight": "100", "cpu.max": "max 100000", "cpu.max.burst": "0", "cpu.idle": "0", "cpu.stat": "usage_usec 0\nuser_usec 0\nsystem_usec 0\n" },
+  cpuset: { "cpuset.cpus": "", "cpuset.mems": "" },
   pids: { "pids.max": "max", "pids.current": "0" },
-  io: { "io.max": "" },
+  io: { "io.max": "", "io.weight": "default 100", "io.stat": "" },
+  hugetlb: {
+    "hugetlb.2MB.max": "max",
+    "hugetlb.2MB.rsvd.max": "max",
+    "hugetlb.2MB.current": "0",
+    "hugetlb.2MB.events": "max 0\n",
+    "hugetlb.1GB.max": "max",
+    "hugetlb.1GB.current": "0",
+    "hugetlb.1GB.events": "max 0\n",
+  },
+  rdma: { "rdma.max": "mlx5_0 hca_handle=max hca_object=max\n", "rdma.current": "mlx5_0 hca_handle=0 hca_object=0\n" },
 };
-const V2_CORE = { "cgroup.procs": "", "cgroup.subtree_control": "", "cgroup.type": "domain", "cgroup.freeze": "0" };
+const V2_CORE = {
+  "cgroup.procs": "",
+  "cgroup.subtree_control": "",
+  "cgroup.type": "domain",
+  "cgroup.freeze": "0",
+  "cgroup.events": "populated 0\nfrozen 0\n",
+  "cgroup.kill": "",
+};
 const V2_ALL = "cpuset cpu io memory hugetlb pids rdma misc";
 
 export function nodeError(code: string, syscall: string, path: string): Error {
@@ -56,6 +125,8 @@ export class FakeCgroupFs implements CgroupFs {
   readonly busyRmdirs = new Map<string, number>();
   /** File name → what the kernel stores for a written value (to model clamping). */
   readonly stored = new Map<string, (value: string) => string>();
+  /** File name → what a read returns instead of the file's content (to model FREEZING and the like). */
+  readonly reads = new Map<string, (content: string) => string>();
 
   constructor(readonly layout: Layout) {}
 
@@ -74,7 +145,8 @@ export class FakeCgroupFs implements CgroupFs {
   }
 
   read(path: string): string {
-    return hostFs.read(path);
+    const content = hostFs.read(path);
+    return this.reads.get(basename(path))?.(content) ?? content;
   }
 
   write(path: string, value: string): void {
@@ -87,6 +159,14 @@ export class FakeCgroupFs implements CgroupFs {
       fs.appendFileSync(path, `${value}\n`);
     } else if (name === "cgroup.subtree_control") {
       this.writeSubtreeControl(path, value);
+    } else if (name === "cgroup.freeze") {
+      // The kernel reports the new state in cgroup.events once every task has stopped: here, at once.
+      fs.writeFileSync(path, value);
+      const events = join(dirname(path), "cgroup.events");
+      fs.writeFileSync(events, fs.readFileSync(events, "utf8").replace(/^frozen \d$/m, `frozen ${value.trim()}`));
+    } else if (name === "freezer.state") {
+      fs.writeFileSync(path, value);
+      fs.writeFileSync(join(dirname(path), "freezer.self_freezing"), value === "FROZEN" ? "1" : "0");
     } else if (name === "devices.allow" || name === "devices.deny") {
       fs.writeFileSync(path, value);
       this.updateDevicesList(join(dirname(path), "devices.list"), name === "devices.allow", value);
@@ -127,16 +207,13 @@ export class FakeCgroupFs implements CgroupFs {
       if (token.startsWith("+")) enabled.add(controller);
       else enabled.delete(controller);
     }
+    const before = new Set(fs.readFileSync(path, "utf8").split(/\s+/));
     const delegated = [...enabled].join(" ");
     fs.writeFileSync(path, delegated);
-    // Children see the change at once: their cgroup.controllers and controller files follow.
+    // Children see the change at once: their cgroup.controllers and the new controllers' files.
     for (const child of this.subdirs(dir)) {
       fs.writeFileSync(join(dir, child, "cgroup.controllers"), delegated);
-      for (const c of enabled) {
-        for (const [name, content] of Object.entries(V2_FILES[c] ?? {})) {
-          if (!fs.existsSync(join(dir, child, name))) fs.writeFileSync(join(dir, child, name), content);
-        }
-      }
+      for (const c of enabled) if (!before.has(c)) writeFiles(join(dir, child), V2_FILES[c] ?? {});
     }
   }
 
@@ -181,6 +258,10 @@ export class FakeCgroupFs implements CgroupFs {
   subdirs(path: string): string[] {
     return hostFs.subdirs(path);
   }
+
+  list(path: string): string[] {
+    return hostFs.list(path);
+  }
 }
 
 export interface FakeHost {
@@ -205,8 +286,15 @@ const V1_MOUNTS: [dir: string, options: string][] = [
   ["systemd", "rw,xattr,name=systemd"],
 ];
 
+// Hierarchies some v1 hosts have besides: hugetlb, net_cls and net_prio co-mounted, rdma.
+const V1_EXTRA_MOUNTS: [dir: string, options: string][] = [
+  ["hugetlb", "rw,hugetlb"],
+  ["net_cls,net_prio", "rw,net_cls,net_prio"],
+  ["rdma", "rw,rdma"],
+];
+
 /** Mountinfo text for a v1, hybrid or v2 host with its cgroup root at `root`. */
-export function sampleMountinfo(kind: "v1" | "hybrid" | "v2", root: string): string {
+export function sampleMountinfo(kind: "v1" | "hybrid" | "v2", root: string, extra = false): string {
   const lines = [`25 1 0:23 / /sys rw,nosuid - sysfs sysfs rw`];
   if (kind === "v2") {
     lines.push(`31 25 0:26 / ${root} rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate`);
@@ -217,17 +305,21 @@ export function sampleMountinfo(kind: "v1" | "hybrid" | "v2", root: string): str
   if (kind === "hybrid") {
     lines.push(`${id++} 30 0:26 / ${root}/unified rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate`);
   }
-  for (const [dir, options] of V1_MOUNTS) {
+  for (const [dir, options] of extra ? [...V1_MOUNTS, ...V1_EXTRA_MOUNTS] : V1_MOUNTS) {
     lines.push(`${id} 30 0:${id} / ${root}/${dir} rw,nosuid shared:${id} - cgroup cgroup ${options}`);
     id++;
   }
   return lines.join("\n") + "\n";
 }
 
-/** A fresh tmpdir cgroup root for `kind`, with root-level control files in place. */
-export function fakeHost(kind: "v1" | "hybrid" | "v2"): FakeHost {
-  const root = fs.mkdtempSync(join(tmpdir(), "tsrun-cgroup-test-"));
-  const mountinfo = sampleMountinfo(kind, root);
+/**
+ * A fresh tmpdir cgroup root for `kind`, with root-level control files in place. `extra` adds the
+ * hugetlb, net_cls,net_prio and rdma hierarchies (v1 and hybrid).
+ */
+export function fakeHost(kind: "v1" | "hybrid" | "v2", extra = false): FakeHost {
+  // tmpfs when there is one: these trees are thousands of tiny files, slow on a journaling disk.
+  const root = fs.mkdtempSync(join(fs.existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "tsrun-cgroup-test-"));
+  const mountinfo = sampleMountinfo(kind, root, extra);
   const layout = detectLayout(root, mountinfo);
   if (layout.unified !== undefined) {
     const dir = layout.unified.dir;

@@ -15,6 +15,8 @@ export interface CgroupFs {
   exists(path: string): boolean;
   /** Names of the subdirectories (child cgroups). */
   subdirs(path: string): string[];
+  /** Names of every entry (control files and child cgroups). */
+  list(path: string): string[];
 }
 
 export const hostFs: CgroupFs = {
@@ -36,6 +38,7 @@ export const hostFs: CgroupFs = {
       .readdirSync(path, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => e.name),
+  list: (path) => fs.readdirSync(path),
 };
 
 /** The errno name of a Node error ("EINVAL"), if it has one. */
@@ -61,6 +64,14 @@ export function writeFile(fsys: CgroupFs, dir: string, file: string, value: stri
   } catch (err) {
     throw wrapError(`${field}: write "${file}"`, err);
   }
+}
+
+/**
+ * A multi-line value one line per write: files such as io.max and rdma.max take one device per
+ * write(2), and reject or ignore what follows (runc ≥ 1.2 splits the same way).
+ */
+export function writeLines(fsys: CgroupFs, dir: string, file: string, value: string, field: string): void {
+  for (const line of value.split("\n")) if (line.trim() !== "") writeFile(fsys, dir, file, line, field);
 }
 
 export function readFile(fsys: CgroupFs, dir: string, file: string, field: string): string {

@@ -1,37 +1,19 @@
-// Structural stand-ins for the spec types that spec/schema.ts will export. Field names are exactly
-// runtime-spec 1.3's, so swapping these for the schema's types changes no caller.
-// TODO(lead): replace the Linux* declarations with `import type { … } from "../../spec/schema.ts"`.
-
-export interface LinuxDeviceCgroup {
-  allow: boolean;
-  type?: string;
-  major?: number;
-  minor?: number;
-  access?: string;
-}
-
-export interface LinuxMemory {
-  limit?: number;
-  reservation?: number;
-  swap?: number;
-}
-
-export interface LinuxCPU {
-  shares?: number;
-  quota?: number;
-  period?: number;
-}
-
-export interface LinuxPids {
-  limit?: number;
-}
-
-export interface LinuxResources {
-  devices?: LinuxDeviceCgroup[];
-  memory?: LinuxMemory;
-  cpu?: LinuxCPU;
-  pids?: LinuxPids;
-}
+// The config types come from the spec schema (type-only imports, so TypeBox is never loaded here);
+// the rest describes this host's cgroup mounts and a container's place in them.
+export type {
+  LinuxBlockIO,
+  LinuxCPU,
+  LinuxDeviceCgroup,
+  LinuxHugepageLimit,
+  LinuxInterfacePriority,
+  LinuxMemory,
+  LinuxNetwork,
+  LinuxPids,
+  LinuxRdma,
+  LinuxResources,
+  LinuxThrottleDevice,
+  LinuxWeightDevice,
+} from "../../spec/schema.ts";
 
 /** One mounted cgroup hierarchy. */
 export interface Mount {
@@ -49,7 +31,7 @@ export interface Layout {
   root: string;
   /** v1 hierarchies by controller ("memory") or name ("name=systemd"); co-mounted controllers share one Mount. */
   v1: Record<string, Mount>;
-  /** The cgroup2 mount: the whole tree on v2, the controller-less "unified" one on hybrid. */
+  /** The cgroup2 mount: the whole tree on v2, the "unified" one beside the v1 hierarchies on hybrid. */
   unified?: Mount;
 }
 

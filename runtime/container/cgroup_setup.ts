@@ -14,8 +14,11 @@ export function hostLayout(): Layout {
   return detectLayout(CGROUP_ROOT, readFileSync("/proc/self/mountinfo", "utf8"));
 }
 
-export function createContainerCgroup(layout: Layout, id: string, config: Spec): Cgroup {
-  const paths = resolvePaths(layout, config.linux?.cgroupsPath, id, readFileSync("/proc/self/cgroup", "utf8"));
+export function containerCgroupPaths(layout: Layout, id: string, config: Spec): CgroupPaths {
+  return resolvePaths(layout, config.linux?.cgroupsPath, id, readFileSync("/proc/self/cgroup", "utf8"));
+}
+
+export function createContainerCgroup(layout: Layout, paths: CgroupPaths, config: Spec): Cgroup {
   const resources = config.linux?.resources ?? {};
   // runc's default rules follow the container's own, so they cannot be taken away.
   const devices = [...(resources.devices ?? []), ...defaultDeviceRules(config)];

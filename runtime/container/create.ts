@@ -7,15 +7,16 @@ import type { Spec } from "../../spec/schema.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import type { Cgroup, Layout } from "../cgroups/index.ts";
 import { Channel, ChannelClosed, decodeError, frameJSON } from "../sys/channel.ts";
-import { AT_FDCWD, O_CLOEXEC, O_PATH, S_IFIFO, SIGNALS } from "../sys/constants.ts";
+import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, S_IFIFO, SIGNALS } from "../sys/constants.ts";
 import { describe, errnoName, hasCode, wrap } from "../sys/errors.ts";
 import type { InitPlan } from "../sys/init_plan.ts";
 import { strerror } from "../sys/linux.ts";
 import { openProc, procStat, writeProc } from "../sys/proc.ts";
 import { Msg, NativeOp } from "../sys/protocol.ts";
+import { trace } from "../sys/trace.ts";
 import type { Sys } from "../sys/sys.ts";
 import { helperMemfd, selfExec } from "./binaries.ts";
-import { cgroupMountOps, createContainerCgroup, hostLayout } from "./cgroup_setup.ts";
+import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
 import { idMapText, planEnter } from "./namespaces.ts";
 import { planInit } from "./plan.ts";
@@ -27,6 +28,8 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** Receives a pidfd of the container's process (SCM_RIGHTS), as runc's --pidfd-socket. */
+  pidfdSocket?: string;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -84,9 +87,9 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
   let enter: Subprocess | undefined;
   let pid = 0;
   try {
+    trace("config loaded");
     const layout = hostLayout();
-    const cgroup = createContainerCgroup(layout, id, config);
-    undo.push("remove cgroup", () => cgroup.destroy());
+    const cgroupPaths = containerCgroupPaths(layout, id, config);
 
     // Fds the child stages get, at these numbers: stdio, then the fds passed to the container,
     // then ours. Bun.spawn puts stdio[i] at fd i and clears FD_CLOEXEC on each.
@@ -137,7 +140,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       extraEnv: listen ? [`LISTEN_FDS=${listen}`, "LISTEN_PID=1"] : [],
       console: consoleSock >= 0,
       fds: { sync: child.sync, helper: child.helper, fifo: child.fifo, console: child.console },
-      cgroupMounts: (m) => cgroupMountOps(layout, cgroup.paths, m, namespaceNew(config, "cgroup")),
+      cgroupMounts: (m) => cgroupMountOps(layout, cgroupPaths, m, namespaceNew(config, "cgroup")),
       sourceKind,
       capLast: Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8")),
       hasKcore: existsSync("/proc/kcore"),
@@ -152,36 +155,59 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       setgroupsDenied: false,
     });
 
+    trace("planned");
     enter = Bun.spawn([`/proc/self/fd/${child.helper}`, "enter", String(child.sync)], {
       stdio: childFds as never,
       env: {},
       argv0: "tsrun",
     });
     const spawned = enter;
+    if (!plan.newMountNs) {
+      // init mounts straight into the host's namespace then, all below the rootfs bind.
+      undo.push("detach the rootfs mounts", () => {
+        try {
+          sys.umount2(bundle.rootfs, MNT_DETACH);
+        } catch (e) {
+          if (!hasCode(e, "EINVAL", "ENOENT")) throw e;
+        }
+      });
+    }
     undo.push("kill the enter stage", () => killQuietly(sys, spawned.pid));
     sys.close(childEnd);
     fds.splice(fds.indexOf(childEnd), 1);
 
-    // Before the enter stage joins or makes any namespace: children inherit both.
-    cgroup.addProcess(enter.pid);
-    const oom = config.process?.oomScoreAdj;
-    if (oom !== undefined) writeProc(sys, procfd, `${enter.pid}/oom_score_adj`, String(oom));
-
     const chan = new Channel(sys, hostEnd);
     chan.send(Msg.ENTER_PLAN, enterPlan.bytes);
+    // The cgroup is made, and the container's process moved into it, while the enter stage
+    // works and init starts and builds the rootfs: on cgroup v1 the first move into a cgroup
+    // waits for an RCU grace period (~10 ms here), which this overlaps with that work. Init
+    // waits for JOINED before it makes a cgroup namespace (whose root must be this cgroup) and
+    // before anything of the container runs.
+    trace("enter stage spawned");
+    const cgroup = createContainerCgroup(layout, cgroupPaths, config);
+    trace("cgroup made");
+    undo.push("remove cgroup", () => cgroup.destroy());
     pid = await handshake(sys, chan, procfd, config, enter);
     const containerPid = pid;
     undo.push("kill the container process", () => killQuietly(sys, containerPid));
-
+    // Taken while the process surely lives: it waits for INIT_PLAN. (In the foreground it may
+    // have run and exited by the time READY arrives.)
+    const st = procStat(pid);
+    if (!st) throw new ContainerError("the container process exited during create");
+    const oom = config.process?.oomScoreAdj;
+    if (oom !== undefined) writeProc(sys, procfd, `${pid}/oom_score_adj`, String(oom));
     chan.sendJSON(Msg.INIT_PLAN, plan satisfies InitPlan);
+    trace("init plan sent");
+    cgroup.addProcess(pid);
+    trace("cgroup joined");
+    chan.send(Msg.JOINED);
     for (;;) {
       const f = recv(chan);
       if (f.type === Msg.READY) break;
       throw new ContainerError(`unexpected message ${f.type} from the container`);
     }
 
-    const st = procStat(pid);
-    if (!st) throw new ContainerError("the container process exited during create");
+    trace("ready");
     const state: ContainerState = {
       ociVersion: SPEC_VERSION,
       id,
@@ -199,6 +225,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     };
     store.write(state);
     if (o.pidFile) writePidFile(o.pidFile, pid);
+    if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
     for (const fd of fds) closeQuietly(sys, fd);
     return { state, enter, cgroup };
   } catch (err) {
@@ -209,6 +236,22 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const e = wrap(`create container "${id}"`, err);
     if (failures.length) (e as Error).message += ` (cleanup failed: ${failures.join("; ")})`;
     throw e;
+  }
+}
+
+function sendPidfd(sys: Sys, socket: string, pid: number): void {
+  const pidfd = sys.pidfdOpen(pid);
+  try {
+    const sock = sys.connectUnix(socket);
+    try {
+      sys.sendFd(sock, pidfd, "pidfd");
+    } finally {
+      sys.close(sock);
+    }
+  } catch (e) {
+    throw wrap(`--pidfd-socket "${socket}"`, e);
+  } finally {
+    sys.close(pidfd);
   }
 }
 

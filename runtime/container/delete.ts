@@ -2,8 +2,10 @@
 // as the runtime-spec says ("Attempting to delete a container that is not stopped MUST generate
 // an error"); runc deletes a created container anyway, tsrun follows the spec.
 import { existsSync } from "node:fs";
-import { SIGNALS } from "../sys/constants.ts";
+import { MNT_DETACH, SIGNALS } from "../sys/constants.ts";
+import { hasCode } from "../sys/errors.ts";
 import type { Sys } from "../sys/sys.ts";
+import { trace } from "../sys/trace.ts";
 import { reopenCgroup } from "./cgroup_setup.ts";
 import { killQuietly, waitGone } from "./create.ts";
 import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
@@ -25,12 +27,14 @@ export async function deleteContainer(sys: Sys, root: string, id: string, force:
       if (force) return;
       throw e;
     }
+    trace("state read");
     const status = statusOf(store, state);
     if (status !== "stopped") {
       if (!force) throw new ContainerError(`cannot delete container "${id}": it is ${status}; stop it first or use --force`);
       await stop(sys, state);
     }
     destroy(sys, store, state);
+    trace("destroyed");
   } finally {
     sys.close(lock);
   }
@@ -50,5 +54,13 @@ export function destroy(sys: Sys, store: StateStore, state: ContainerState): voi
   // Processes that escaped pid 1's death (no pid namespace) would keep the cgroup busy.
   for (const pid of cg.pids()) killQuietly(sys, pid);
   cg.destroy();
+  // Without a mount namespace the container's mounts live in the host's, under the rootfs.
+  if (!(state.config.linux?.namespaces ?? []).some((n) => n.type === "mount")) {
+    try {
+      sys.umount2(state.rootfs, MNT_DETACH);
+    } catch (e) {
+      if (!hasCode(e, "EINVAL", "ENOENT")) throw e;
+    }
+  }
   store.remove(state.id);
 }

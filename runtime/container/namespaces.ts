@@ -51,7 +51,8 @@ export function planEnter(config: Spec, o: EnterOptions): EnterPlan {
   const fresh = namespaces.filter((n) => !n.path).map((n) => n.type);
   const newUser = fresh.includes("user");
   if (newUser) w.flag(Enter.NEWUSER);
-  const flags = fresh.filter((t) => t !== "user").reduce((acc, t) => acc | CLONE_FLAG[t]!, 0);
+  // A new cgroup namespace is made by init, once the host has moved it into its cgroup.
+  const flags = fresh.filter((t) => t !== "user" && t !== "cgroup").reduce((acc, t) => acc | CLONE_FLAG[t]!, 0);
   if (flags) w.u32(Enter.UNSHARE, flags);
   const offsets = config.linux?.timeOffsets;
   if (offsets && fresh.includes("time")) {

@@ -85,6 +85,7 @@ export function planInit(input: PlanInput): InitPlan {
     bundle: input.bundle,
     rootPropagation,
     newMountNs: namespaces.has("mount"),
+    newCgroupNs: (linux.namespaces ?? []).some((n) => n.type === "cgroup" && !n.path),
     mounts: mounts.flatMap((m, i) => planMount(input, m, i)),
     setupDev,
     devices: planDevices(linux.devices ?? []),

@@ -3,12 +3,14 @@
 import { unlinkSync } from "node:fs";
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLHUP, POLLIN } from "../sys/constants.ts";
 import type { Sys } from "../sys/sys.ts";
+import { trace } from "../sys/trace.ts";
 import { ContainerError, StateStore, statusOf } from "./state.ts";
 
 export async function startContainer(sys: Sys, root: string, id: string): Promise<void> {
   const store = new StateStore(root);
   const lock = store.lock(sys, id);
   try {
+    trace("locked");
     const state = store.read(id);
     const status = statusOf(store, state);
     if (status !== "created") throw new ContainerError(`cannot start container "${id}": it is ${status}, not created`);
@@ -25,6 +27,7 @@ export async function startContainer(sys: Sys, root: string, id: string): Promis
       sys.close(fifo);
       sys.close(pidfd);
     }
+    trace("released");
     unlinkSync(store.fifo(id));
   } finally {
     sys.close(lock);

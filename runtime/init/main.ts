@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { Channel, frameJSON } from "../sys/channel.ts";
 import {
   AT_FDCWD,
-  CLONE_NEWTIME,
+  CLONE_NEWCGROUP,
   FD_CLOEXEC,
   F_SETFD,
   FSCONFIG_CMD_CREATE,
@@ -36,7 +36,7 @@ export function initMain(syncFd: number): never {
     process.exit(1);
   }
   try {
-    runInit(sys, plan);
+    runInit(sys, plan, chan);
   } catch (e) {
     try {
       chan.sendError(describe(e));
@@ -47,7 +47,20 @@ export function initMain(syncFd: number): never {
   }
 }
 
-function runInit(sys: Sys, plan: InitPlan): never {
+function runInit(sys: Sys, plan: InitPlan, chan: Channel): never {
+  // The host moves this process into the container's cgroup while this one sets up the rootfs;
+  // JOINED says it is done. Awaited before the cgroup namespace is made (its root is the cgroup
+  // at that moment) and before the exec stage.
+  let joined = false;
+  const join = () => {
+    if (joined) return;
+    const f = chan.recv();
+    if (f.type !== Msg.JOINED) throw new Error(`protocol: expected JOINED, got message ${f.type}`);
+    joined = true;
+    // unshare(2) of a cgroup namespace is allowed with threads and affects the calling thread,
+    // the one that mounts and later executes the exec stage.
+    if (plan.newCgroupNs) sys.unshare(CLONE_NEWCGROUP);
+  };
   // Device nodes and created files get exactly the modes the plan says.
   sys.umask(0);
   if (plan.sessionKeyring) joinKeyring(sys, plan.sessionKeyring, plan);
@@ -56,7 +69,7 @@ function runInit(sys: Sys, plan: InitPlan): never {
   // the container can swap it, and it lives until the process it serves executes.
   const proc = detachedProc(sys);
   const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
-  const { root, deferred } = prepareRootfs(sys, plan, mountinfo);
+  const { root, deferred } = prepareRootfs(sys, plan, mountinfo, join);
   const newRoot = enterRoot(sys, root, plan, mountinfo);
   sys.close(root);
   finishRootfs(sys, newRoot, plan, deferred);
@@ -81,6 +94,7 @@ function runInit(sys: Sys, plan: InitPlan): never {
     }
   }
 
+  join();
   const env = plan.process.needHome ? [...plan.process.env, `HOME=${homeOf(sys, newRoot, plan.process.uid)}`] : plan.process.env;
   const bytes = encodeExecPlan({ ...plan.process, env }, plan.fds, proc);
   const planFd = sys.memfdCreate("tsrun-exec-plan", 0);
@@ -147,5 +161,4 @@ function homeOf(sys: Sys, root: number, uid: number): string {
 }
 
 void AT_FDCWD;
-void CLONE_NEWTIME;
 void FD_CLOEXEC;

@@ -42,18 +42,33 @@ import { basename, dirname, ensureIn, mkdirAllIn, openIn } from "./paths.ts";
 type Deferred = number[];
 
 /** Everything before pivot_root: propagation, the rootfs bind, mounts, devices. Returns the rootfs fd. */
-export function prepareRootfs(sys: Sys, plan: InitPlan, mountinfo: string): { root: number; deferred: Deferred } {
-  // Keep what we do from propagating back to the host (rslave by default, as runc).
-  sys.mount(null, "/", null, plan.rootPropagation, null);
-  // pivot_root(2) refuses a new root whose parent mount is shared; a shared parent would also
-  // carry the bind below into other namespaces.
-  const parent = parentMount(mountinfo, plan.rootfs);
-  if (parent?.shared) sys.mount(null, parent.mountPoint, null, MS_PRIVATE, null);
-  sys.mount(plan.rootfs, plan.rootfs, null, MS_BIND | MS_REC, null);
+export function prepareRootfs(
+  sys: Sys,
+  plan: InitPlan,
+  mountinfo: string,
+  beforeCgroupMount: () => void,
+): { root: number; deferred: Deferred } {
+  if (plan.newMountNs) {
+    // Keep what we do from propagating back to the host (rslave by default, as runc).
+    sys.mount(null, "/", null, plan.rootPropagation, null);
+    // pivot_root(2) refuses a new root whose parent mount is shared; a shared parent would also
+    // carry the bind below into other namespaces.
+    const parent = parentMount(mountinfo, plan.rootfs);
+    if (parent?.shared) sys.mount(null, parent.mountPoint, null, MS_PRIVATE, null);
+    sys.mount(plan.rootfs, plan.rootfs, null, MS_BIND | MS_REC, null);
+  } else {
+    // No mount namespace: the config asks for the host's, so everything below lands there. The
+    // host's "/" is left alone (runc makes it rslave); a private bind of the rootfs keeps the
+    // container's mounts from propagating anywhere, and `delete` detaches it whole.
+    sys.mount(plan.rootfs, plan.rootfs, null, MS_BIND | MS_REC, null);
+    sys.mount(null, plan.rootfs, null, MS_PRIVATE | MS_REC, null);
+  }
   const root = sys.openat(AT_FDCWD, plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   const deferred: Deferred = [];
   for (const m of plan.mounts) {
+    // A cgroup filesystem shows the mounting thread's cgroup namespace: it must exist by now.
+    if (m.fstype === "cgroup" || m.fstype === "cgroup2") beforeCgroupMount();
     try {
       mountOne(sys, root, plan.rootfs, m, deferred);
     } catch (e) {
@@ -250,7 +265,11 @@ function bindDevice(sys: Sys, root: number, d: DeviceOp): void {
 
 /** pivot_root into the rootfs (or MS_MOVE + chroot with --no-pivot); returns an fd of the new "/". */
 export function enterRoot(sys: Sys, root: number, plan: InitPlan, mountinfo: string): number {
-  if (plan.noPivot) {
+  if (!plan.newMountNs) {
+    // pivot_root would change the host's root: chroot is all that is possible here.
+    sys.fchdir(root);
+    sys.chroot(".");
+  } else if (plan.noPivot) {
     moveRoot(sys, root, plan, mountinfo);
   } else {
     const oldRoot = sys.openat(AT_FDCWD, "/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);

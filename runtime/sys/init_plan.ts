@@ -81,6 +81,8 @@ export interface InitPlan {
   /** MS_* for "/" of the new mount namespace before anything is mounted. */
   rootPropagation: number;
   newMountNs: boolean;
+  /** unshare(CLONE_NEWCGROUP) first thing: the host has placed init in its cgroup by now. */
+  newCgroupNs: boolean;
   mounts: MountOp[];
   setupDev: boolean;
   devices: DeviceOp[];

@@ -183,6 +183,10 @@ export class LinuxSys implements Sys {
     call("chroot", ptr(cstr(path)), 0, 0, 0, 0, 0, path);
   }
 
+  unshare(flags: number): void {
+    call("unshare", flags);
+  }
+
   sethostname(name: string): void {
     const b = Buffer.from(name);
     call("sethostname", b.byteLength ? ptr(b) : 0, b.byteLength);

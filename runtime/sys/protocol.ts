@@ -6,17 +6,20 @@
 //   host (Bun)                 enter (C)                 init (Bun)             exec (C)
 //   ──────────                 ─────────                 ──────────             ────────
 //   spawn enter ─────────────▶ (waits for its plan)
-//   cgroup.procs ← enter pid
-//   oom_score_adj ← value
 //   ENTER_PLAN ──────────────▶ setns joins (user first)
+//   mkdir cgroup, limits
 //                              unshare(USER)?
 //              ◀────────────── USERNS_READY
 //   write uid_map/gid_map
 //   USERNS_MAPPED ───────────▶ unshare(rest), timens offsets, fork ─┐
 //              ◀────────────── CHILD_PID (host pid of the child)    │
-//                              exits (create) / waits (run, exec)   ▼
+//   oom_score_adj ← value      exits (create) / waits (run, exec)   ▼
 //                                                        execveat(tsrun) init
-//   INIT_PLAN (JSON) ──────────────────────────────────▶ rootfs, mounts, pivot,
+//   INIT_PLAN (JSON) ──────────────────────────────────▶ rootfs, mounts, …
+//   cgroup.procs ← child pid
+//   JOINED ────────────────────────────────────────────▶ (awaited before a cgroup namespace
+//                                                         or anything of the container runs)
+//                                                        pivot_root, …
 //              ◀────────────────────────────────────── HOOK (createRuntime, …)
 //   runs the hook, HOOK_DONE ──────────────────────────▶
 //                                                        execveat(helper) ─────▶ reads EXEC plan
@@ -41,6 +44,7 @@ export const Msg = {
   ERROR: 7,
   HOOK: 8,
   HOOK_DONE: 9,
+  JOINED: 10,
 } as const;
 
 /** Records of the enter plan (host → enter stage). */

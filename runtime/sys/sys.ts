@@ -59,6 +59,7 @@ export interface Sys {
   fchdir(fd: number): void;
   chroot(path: string): void;
 
+  unshare(flags: number): void;
   sethostname(name: string): void;
   setdomainname(name: string): void;
   prlimit(resource: number, soft: bigint, hard: bigint): void;

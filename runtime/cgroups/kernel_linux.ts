@@ -1,0 +1,72 @@
+// The real CgroupKernel: raw syscalls through libc's syscall(3), as runtime/sys/linux.ts does.
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { SyscallError } from "../sys/errors.ts";
+import { strerror } from "../sys/linux.ts";
+import { SYS } from "../sys/syscalls.ts";
+import type { CgroupKernel } from "./kernel.ts";
+
+// Not (yet) in runtime/sys/syscalls.ts. x86_64: asm/unistd_64.h; arm64: asm-generic/unistd.h.
+const EXTRA = process.arch === "arm64"
+  ? { eventfd2: 19, inotify_init1: 26, inotify_add_watch: 27 }
+  : { eventfd2: 290, inotify_init1: 294, inotify_add_watch: 254 };
+
+const AT_FDCWD = -100;
+const EFD_NONBLOCK = 0o4000;
+const IN_NONBLOCK = 0o4000;
+const EAGAIN = 11;
+const EINTR = 4;
+
+type Arg = number | bigint;
+
+const libc = dlopen("libc.so.6", {
+  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: FFIType.i64_fast },
+  __errno_location: { args: [], returns: "ptr" },
+});
+const errnoPtr = libc.symbols.__errno_location()!;
+
+const errno = () => read.i32(errnoPtr, 0);
+
+/** The raw result: negative on failure, with errno() telling why. */
+function raw(nr: number, a: Arg = 0, b: Arg = 0, c: Arg = 0, d: Arg = 0): number {
+  return libc.symbols.syscall(nr, a, b, c, d, 0, 0) as number;
+}
+
+function call(name: string, nr: number, a: Arg = 0, b: Arg = 0, c: Arg = 0, d: Arg = 0, path?: string): number {
+  for (;;) {
+    const r = raw(nr, a, b, c, d);
+    if (r >= 0) return r;
+    const e = errno();
+    if (e !== EINTR) throw new SyscallError(name, e, strerror(e), path);
+  }
+}
+
+function cstr(s: string): Uint8Array {
+  if (s.includes("\0")) throw new SyscallError("open", 22, `path contains a NUL byte: ${JSON.stringify(s)}`);
+  return Buffer.from(s + "\0");
+}
+
+export const linuxKernel: CgroupKernel = {
+  bpf(cmd, attr, pointers) {
+    const view = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
+    for (const [offset, buf] of pointers ?? []) view.setBigUint64(offset, BigInt(ptr(buf)), true);
+    return call("bpf", SYS.bpf, cmd, ptr(attr), attr.byteLength);
+  },
+  openDir: (path) => call("open", SYS.openat, AT_FDCWD, ptr(cstr(path)), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, path),
+  openFile: (path) => call("open", SYS.openat, AT_FDCWD, ptr(cstr(path)), O_RDONLY | O_CLOEXEC, 0, path),
+  close(fd) {
+    call("close", SYS.close, fd);
+  },
+  eventfd: () => call("eventfd2", EXTRA.eventfd2, 0, O_CLOEXEC | EFD_NONBLOCK),
+  inotifyInit: () => call("inotify_init1", EXTRA.inotify_init1, O_CLOEXEC | IN_NONBLOCK),
+  inotifyAddWatch: (fd, path, mask) => call("inotify_add_watch", EXTRA.inotify_add_watch, fd, ptr(cstr(path)), mask, 0, path),
+  read(fd, buf) {
+    for (;;) {
+      const r = raw(SYS.read, fd, ptr(buf), buf.byteLength);
+      if (r >= 0) return r;
+      const e = errno();
+      if (e === EAGAIN) return 0;
+      if (e !== EINTR) throw new SyscallError("read", e, strerror(e));
+    }
+  },
+};

@@ -1,0 +1,82 @@
+#!/bin/bash
+# The cgroup v2 lane: this host's cgroups are hybrid, so boot Debian's kernel under qemu (TCG, no
+# KVM needed) with an initramfs built here — busybox, bun and its libraries, the repo's sources —
+# mount a pure cgroup2 hierarchy with every controller, run `bun test` there, and exit with its
+# status. `make test-cgroup2` calls this.
+#
+#   tests/cgroup2/run.sh [TEST_PATH...]     default: runtime/cgroups tests/cgroup2
+#
+# TEST_PATHs are relative to the repo, as `bun test` takes them. Environment:
+#   KERNEL         kernel image (default: the newest /boot/vmlinuz-*-cloud-amd64)
+#   WITH_TSRUN=1   also put bin/tsrun in the image (at /work/bin/tsrun; build it first)
+#   ROOTFS=DIR     also put DIR in the image at /work/rootfs (a busybox rootfs for container tests)
+#   TIMEOUT        seconds before the VM is killed (default 600)
+#   KEEP=1         keep the work directory (initramfs, console log) and print its path
+# The guest's console goes to stdout; its last line is "TSRUN-CGROUP2-RESULT <status>".
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(runtime/cgroups tests/cgroup2)
+
+kernel=${KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1 || true)}
+[ -r "$kernel" ] || { echo "cgroup2 lane: no kernel image (install linux-image-cloud-amd64 or set KERNEL)" >&2; exit 2; }
+kver=${kernel#*/vmlinuz-}
+for tool in qemu-system-x86_64 cpio; do
+	command -v $tool >/dev/null || { echo "cgroup2 lane: $tool is not installed" >&2; exit 2; }
+done
+busybox=$(command -v busybox) || { echo "cgroup2 lane: busybox is not installed (busybox-static)" >&2; exit 2; }
+if ldd "$busybox" >/dev/null 2>&1; then echo "cgroup2 lane: $busybox is dynamic; install busybox-static" >&2; exit 2; fi
+bun=$(readlink -f "$repo/node_modules/.bin/bun") # node_modules/.bin/bun → ../bun/bin/bun.exe, the real ELF
+[ -x "$bun" ] || { echo "cgroup2 lane: no bun in node_modules (npm ci)" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/tsrun-cgroup2.XXXXXX)
+if [ "${KEEP:-}" = 1 ]; then echo "cgroup2 lane: work directory $work"; else trap 'rm -rf "$work"' EXIT; fi
+root=$work/root
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,etc,lib/modules,work}
+
+cp "$busybox" "$root/bin/busybox"
+cp "$bun" "$root/bin/bun"
+# bun's shared libraries (and the loader) at the paths it was linked against. The kernel needs no
+# modules for this (serial console and initramfs are built in; virtio is not, so nothing uses it),
+# except brd for a block device.
+for lib in $(ldd "$bun" | grep -o '/[^ ]*'); do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+brd=/lib/modules/$kver/kernel/drivers/block/brd.ko
+[ -f "$brd" ] && cp "$brd" "$root/lib/modules/brd.ko"
+printf 'root:x:0:0:root:/tmp:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
+
+# The sources, without what the guest never runs (the bun package is the binary already copied,
+# the type checkers are not used by `bun test`) or what the lane adds only on request.
+tar -C "$repo" -cf - --exclude=./.git --exclude=./bin --exclude=./node_modules/bun \
+	--exclude=./node_modules/typescript --exclude=./node_modules/@typescript --exclude=./node_modules/bun-types \
+	--exclude=./node_modules/@types . | tar -C "$root/work" -xf -
+if [ "${WITH_TSRUN:-}" = 1 ]; then
+	[ -x "$repo/bin/tsrun" ] || { echo "cgroup2 lane: WITH_TSRUN=1 but bin/tsrun is not built" >&2; exit 2; }
+	mkdir -p "$root/work/bin" && cp "$repo/bin/tsrun" "$root/work/bin/tsrun"
+fi
+if [ -n "${ROOTFS:-}" ]; then cp -a "$ROOTFS" "$root/work/rootfs"; fi
+printf '%s\n' "${tests[@]}" >"$root/work/.cgroup2-tests"
+cp "$repo/tests/cgroup2/init.sh" "$root/init"
+
+# Uncompressed: the kernel unpacks it with plain copies, far faster under TCG than any decompressor.
+(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) >"$work/initramfs.cpio"
+
+log=$work/console.log
+start=$(date +%s)
+set +e
+timeout "${TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -nic none -no-reboot \
+	-kernel "$kernel" -initrd "$work/initramfs.cpio" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 init=/init" </dev/null | tee "$log"
+qemu=${PIPESTATUS[0]}
+set -e
+result=$(tr -d '\r' <"$log" | sed -n 's/^TSRUN-CGROUP2-RESULT \([0-9]*\)$/\1/p' | tail -n 1)
+echo "cgroup2 lane: $(($(date +%s) - start)) s in the VM, kernel $kver"
+if [ -z "$result" ]; then
+	echo "cgroup2 lane: no result from the guest (qemu exit status $qemu; 124 means the timeout)" >&2
+	exit 1
+fi
+exit "$result"
