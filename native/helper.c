@@ -5,6 +5,7 @@
 //   helper enter <sync fd>     join/create namespaces, id-map handshake, fork, exec the next stage
 //   helper init <plan fd>      drop privileges, wait on the exec fifo, seccomp, execve the process
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -211,6 +212,9 @@ static int enter(void) {
   pid_t pid = fork();
   if (pid < 0) die(errno, "fork");
   if (pid == 0) {
+    // A session of its own, as with runc: the caller's terminal signals (Ctrl-C) go to the
+    // caller, which forwards them, not straight into the container.
+    if (setsid() < 0) die(errno, "setsid");
     if (become_root >= 0) {
       if (become_root == 1 && setgroups(0, NULL) < 0) die(errno, "setgroups in the user namespace");
       if (setresgid(0, 0, 0) < 0) die(errno, "become gid 0 in the user namespace");
@@ -271,7 +275,7 @@ static void setup_console(int sock, unsigned rows, unsigned cols, int bind_conso
   close(sock);
   // /dev/console is the pty too (init made an empty file there for it).
   if (bind_console && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) die(errno, "bind %s onto /dev/console", name);
-  if (setsid() < 0) die(errno, "setsid");
+  if (getsid(0) != getpid() && setsid() < 0) die(errno, "setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0) die(errno, "make the pty the controlling terminal");
   for (int fd = 0; fd < 3; fd++)
     if (dup3(slave, fd, 0) < 0) die(errno, "dup pty onto fd %d", fd);
@@ -343,6 +347,32 @@ static char *lookup(const char *name, char **envp) {
   die(ENOENT, OP_LOOKUP " %s", name);
 }
 
+// close_range(CLOSE_RANGE_CLOEXEC) arrived in Linux 5.11; before that, walk the open fds.
+static void cloexec_from(int first) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) die(errno, "list open fds");
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    int fd = atoi(e->d_name);
+    if (fd >= first && fd != dirfd(d)) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  closedir(d);
+}
+
+// chdir to the process's cwd; with `must`, a failure is fatal, otherwise it is reported.
+static int enter_cwd(const char *cwd, int must) {
+  if (chdir(cwd) < 0) {
+    if (!must && (errno == EACCES || errno == EPERM)) return -1;
+    die(errno, "chdir to cwd %s", cwd);
+  }
+  // CVE-2024-21626: a cwd reached through a leaked fd lies outside the root; getcwd() then
+  // fails (glibc turns the kernel's "(unreachable)" into ENOENT).
+  char buf[4096];
+  errno = 0;
+  if (!getcwd(buf, sizeof(buf)) || buf[0] != '/') die(errno ? errno : ENOENT, OP_CWD_UNREACHABLE " %s", cwd);
+  return 0;
+}
+
 static int exec_stage(int plan_fd) {
   struct stat st;
   if (fstat(plan_fd, &st) < 0) die(errno, "stat plan");
@@ -398,7 +428,24 @@ static int exec_stage(int plan_fd) {
   if (!envp.v) strv_push(&envp, NULL);
 
   if (console_fd >= 0) setup_console(console_fd, rows, cols, bind_console);
-  else if (setsid_flag && setsid() < 0) die(errno, "setsid");
+  else if (setsid_flag && getsid(0) != getpid() && setsid() < 0) die(errno, "setsid");
+
+  // Only stdio and the preserved fds reach the container (CVE-2024-21626); the rest (the plan,
+  // sync socket, fifo, procfs handle and anything inherited) closes at execve. Done before any
+  // seccomp filter, which need not allow these calls.
+  for (unsigned fd = 3; fd < 3 + preserve; fd++) fcntl(fd, F_SETFD, 0);
+  if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0) cloexec_from(3 + preserve);
+  // A JS runtime puts its pipes in non-blocking mode; the flag lives in the shared open file
+  // description, and a container process must never inherit it.
+  for (int fd = 0; fd < 3; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+
+  // The cwd is entered (and checked) while still privileged, so a filter that denies getcwd
+  // cannot break the check; a cwd only the container's user may enter is retried after the
+  // switch to that user (user namespaces), as runc does.
+  int cwd_pending = cwd && enter_cwd(cwd, 0) < 0;
 
   // Without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in before the privileges
   // are dropped (the profile must then allow the calls that follow, as with runc).
@@ -420,27 +467,10 @@ static int exec_stage(int plan_fd) {
   if (have_caps) set_caps_final(caps);
   if (have_umask) umask(mask);
 
-  if (cwd) {
-    if (chdir(cwd) < 0) die(errno, "chdir to cwd %s", cwd);
-    // CVE-2024-21626: a cwd reached through a leaked fd lies outside the root; getcwd() then
-    // fails (glibc turns the kernel's "(unreachable)" into ENOENT).
-    char buf[4096];
-    if (!getcwd(buf, sizeof(buf)) || buf[0] != '/') die(errno ? errno : ENOENT, OP_CWD_UNREACHABLE " %s", cwd);
-  }
+  if (cwd_pending) enter_cwd(cwd, 1);
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(errno, "set no_new_privs");
 
   char *path = lookup(argv.v[0], envp.v);
-
-  // Only stdio and the preserved fds reach the container (CVE-2024-21626); the rest (the plan,
-  // sync socket, fifo, procfs handle and anything inherited) closes at execve.
-  for (unsigned fd = 3; fd < 3 + preserve; fd++) fcntl(fd, F_SETFD, 0);
-  if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die(errno, "close_range");
-  // A JS runtime puts its pipes in non-blocking mode; the flag lives in the shared open file
-  // description, and a container process must never inherit it.
-  for (int fd = 0; fd < 3; fd++) {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-  }
 
   put_frame(MSG_READY, NULL, 0);
   if (fifo_fd >= 0) {

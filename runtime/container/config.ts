@@ -60,7 +60,7 @@ export function unsupportedFields(c: Spec): string[] {
   }
   const l = c.linux;
   if (l) {
-    for (const f of ["seccomp", "intelRdt", "netDevices", "memoryPolicy", "personality", "mountLabel"] as const)
+    for (const f of ["intelRdt", "netDevices", "memoryPolicy", "personality", "mountLabel"] as const)
       if (has(l[f])) out.push(`linux.${f}`);
   }
   (c.mounts ?? []).forEach((m, i) => {

@@ -9,7 +9,7 @@ import type { Cgroup, Layout } from "../cgroups/index.ts";
 import { Channel, ChannelClosed, decodeError, frameJSON } from "../sys/channel.ts";
 import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, S_IFIFO, SIGNALS } from "../sys/constants.ts";
 import { describe, errnoName, hasCode, wrap } from "../sys/errors.ts";
-import type { InitPlan } from "../sys/init_plan.ts";
+import type { InitPlan, ProcessPlan } from "../sys/init_plan.ts";
 import { strerror } from "../sys/linux.ts";
 import { openProc, procStat, writeProc } from "../sys/proc.ts";
 import { Msg, NativeOp } from "../sys/protocol.ts";
@@ -19,7 +19,7 @@ import { helperMemfd, selfExec } from "./binaries.ts";
 import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
 import { idMapText, planEnter } from "./namespaces.ts";
-import { planInit } from "./plan.ts";
+import { type Grantable, planInit } from "./plan.ts";
 import { checkId, closeQuietly, type ContainerState, ContainerError, StateStore, writePidFile } from "./state.ts";
 
 export interface CreateOptions {
@@ -111,6 +111,9 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     let fifo = -1;
     if (!o.foreground) {
       sys.mknodat(AT_FDCWD, store.fifo(id), S_IFIFO | 0o622, 0, 0);
+      // The container's root opens it for writing: it owns it, whatever the umask made the mode.
+      sys.fchownat(AT_FDCWD, store.fifo(id), hostId(config.linux?.uidMappings), hostId(config.linux?.gidMappings), 0);
+      sys.fchmodat(AT_FDCWD, store.fifo(id), 0o622);
       fifo = sys.openat(AT_FDCWD, store.fifo(id), O_PATH | O_CLOEXEC);
       fds.push(fifo);
     }
@@ -127,6 +130,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       console: consoleSock >= 0 ? at(consoleSock) : -1,
     };
 
+    const seccomp = await compileFilter(config, o.warn);
     const procfd = openProc(sys);
     fds.push(procfd);
     const plan = planInit({
@@ -142,9 +146,9 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       fds: { sync: child.sync, helper: child.helper, fifo: child.fifo, console: child.console },
       cgroupMounts: (m) => cgroupMountOps(layout, cgroupPaths, m, namespaceNew(config, "cgroup")),
       sourceKind,
-      capLast: Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8")),
+      grantable: grantable(),
       hasKcore: existsSync("/proc/kcore"),
-      seccomp: null,
+      seccomp,
       warn: o.warn,
     });
     const enterPlan = planEnter(config, {
@@ -239,6 +243,21 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
   }
 }
 
+/** linux.seccomp → the BPF program for the exec stage (compiled here, before anything exists). */
+async function compileFilter(config: Spec, warn: (m: string) => void): Promise<ProcessPlan["seccomp"]> {
+  const s = config.linux?.seccomp;
+  if (!s) return null;
+  const { compileSeccomp } = await import("../seccomp/seccomp.ts");
+  const { program, flags, needsListener } = compileSeccomp(s, {
+    nativeArch: process.arch === "arm64" ? "aarch64" : "x86_64",
+    debug: (m) => warn(m),
+  });
+  if (needsListener) throw new ContainerError("linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported by tsrun yet");
+  // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: it goes in before the
+  // capabilities are dropped. With it, as late as possible (right before execve).
+  return { flags, program: Buffer.from(program).toString("base64"), early: config.process?.noNewPrivileges !== true };
+}
+
 function sendPidfd(sys: Sys, socket: string, pid: number): void {
   const pidfd = sys.pidfdOpen(pid);
   try {
@@ -253,6 +272,17 @@ function sendPidfd(sys: Sys, socket: string, pid: number): void {
   } finally {
     sys.close(pidfd);
   }
+}
+
+function grantable(): Grantable {
+  const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
+  return { capLast: Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8")), bounding: BigInt(`0x${bounding}`) };
+}
+
+/** The host id that id 0 of the container maps to (0 without a user namespace). */
+function hostId(maps: readonly { containerID: number; hostID: number; size: number }[] | undefined): number {
+  const m = (maps ?? []).find((r) => r.containerID === 0 && r.size > 0);
+  return m ? m.hostID : 0;
 }
 
 function namespaceNew(config: Spec, type: string): boolean {

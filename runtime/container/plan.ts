@@ -2,7 +2,7 @@
 // parameter, so the whole mapping is unit-tested without root.
 import { posix } from "node:path";
 import type { LinuxDevice, LinuxDeviceCgroup, Mount, Spec } from "../../spec/schema.ts";
-import { CAPS, MS_REC, MS_SLAVE, RLIMIT } from "../sys/constants.ts";
+import { CAPS, RLIMIT } from "../sys/constants.ts";
 import type { DeviceOp, InitPlan, MountOp, ProcessPlan } from "../sys/init_plan.ts";
 import { PROPAGATION, parseMountOptions } from "./mount_options.ts";
 
@@ -23,8 +23,8 @@ export interface PlanInput {
   cgroupMounts(m: Mount): MountOp[];
   /** Host stat of a bind source: "dir", "file", or null when missing. */
   sourceKind(path: string): "dir" | "file" | null;
-  /** Highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
-  capLast: number;
+  /** What capabilities this kernel and tsrun's own bounding set allow. */
+  grantable: Grantable;
   /** Whether /proc/kcore exists (then /dev/core links to it, as runc does). */
   hasKcore: boolean;
   seccomp: ProcessPlan["seccomp"];
@@ -72,7 +72,7 @@ export function planInit(input: PlanInput): InitPlan {
   const mounts = config.mounts ?? [];
   const setupDev = !mounts.some((m) => posix.normalize(m.destination) === "/dev" && isBind(m));
 
-  let rootPropagation = MS_SLAVE | MS_REC;
+  let rootPropagation: number | null = null;
   if (linux.rootfsPropagation) {
     const p = PROPAGATION[linux.rootfsPropagation];
     if (p === undefined) throw new PlanError(`linux.rootfsPropagation: unknown propagation "${linux.rootfsPropagation}"`);
@@ -195,13 +195,23 @@ function planDevices(devices: LinuxDevice[]): DeviceOp[] {
   return [...DEFAULT_DEVICES.filter((d) => !paths.has(d.path)), ...own.filter((d) => d.path !== "/dev/ptmx")];
 }
 
-export function capMask(names: readonly string[] | undefined, field: string, capLast: number, warn: (m: string) => void): bigint {
+/**
+ * Capability names → a mask. A name no kernel knows is refused (a typo must not pass silently;
+ * the runtime-spec asks for at least a warning). One that cannot be granted here — newer than
+ * this kernel, or outside tsrun's own bounding set (root on these hosts lacks CAP_SYS_RESOURCE)
+ * — is left out with a warning, as the runtime-spec says runtimes SHOULD do rather than fail.
+ */
+export function capMask(names: readonly string[] | undefined, field: string, grantable: Grantable, warn: (m: string) => void): bigint {
   let mask = 0n;
   for (const name of names ?? []) {
     const bit = (CAPS as readonly string[]).indexOf(name);
     if (bit < 0) throw new PlanError(`${field}: unknown capability "${name}"`);
-    if (bit > capLast) {
-      warn(`${field}: capability "${name}" is not supported by this kernel; ignored`);
+    if (bit > grantable.capLast) {
+      warn(`${field}: capability "${name}" is not supported by this kernel; left out`);
+      continue;
+    }
+    if (!(grantable.bounding & (1n << BigInt(bit)))) {
+      warn(`${field}: capability "${name}" is not in tsrun's own bounding set, so it cannot be granted; left out`);
       continue;
     }
     mask |= 1n << BigInt(bit);
@@ -209,12 +219,19 @@ export function capMask(names: readonly string[] | undefined, field: string, cap
   return mask;
 }
 
+export interface Grantable {
+  /** Highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
+  capLast: number;
+  /** tsrun's own bounding set: what a process it starts can possibly hold. */
+  bounding: bigint;
+}
+
 function planProcess(input: PlanInput): ProcessPlan {
   const p = input.config.process;
   if (!p) throw new PlanError("process: required to create a container");
   const c = p.capabilities;
   const mask = (set: keyof NonNullable<typeof c>) =>
-    capMask(c?.[set], `process.capabilities.${set}`, input.capLast, input.warn).toString();
+    capMask(c?.[set], `process.capabilities.${set}`, input.grantable, input.warn).toString();
   const env = [...(p.env ?? []), ...input.extraEnv];
   const caps = c ? ([mask("bounding"), mask("effective"), mask("permitted"), mask("inheritable"), mask("ambient")] as const) : null;
   if (caps) {

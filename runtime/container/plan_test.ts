@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Spec } from "../../spec/schema.ts";
-import { MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE } from "../sys/constants.ts";
+import { MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY, MS_PRIVATE, MS_REC, MS_SHARED } from "../sys/constants.ts";
 import { capMask, defaultDeviceRules, type PlanInput, planInit } from "./plan.ts";
 
 function config(over: Partial<Spec> = {}, linux: Spec["linux"] = {}): Spec {
@@ -27,7 +27,7 @@ function input(c: Spec, over: Partial<PlanInput> = {}): PlanInput {
     fds: { sync: 3, helper: 4, fifo: 5, console: -1 },
     cgroupMounts: () => [],
     sourceKind: (p) => (p.endsWith(".conf") ? "file" : "dir"),
-    capLast: 40,
+    grantable: { capLast: 40, bounding: (1n << 41n) - 1n },
     hasKcore: true,
     seccomp: null,
     warn: () => {},
@@ -81,20 +81,30 @@ describe("planInit", () => {
     expect(proc).toMatchObject({ deferReadonly: false, mustBeDir: true, attrSet: MOUNT_ATTR_NOEXEC });
   });
 
-  test("rootfsPropagation maps to mount flags; rslave when unset", () => {
-    expect(planInit(input(config())).rootPropagation).toBe(MS_SLAVE | MS_REC);
+  test("rootfsPropagation maps to mount flags; nothing when unset", () => {
+    expect(planInit(input(config())).rootPropagation).toBeNull();
     expect(planInit(input(config({}, { rootfsPropagation: "shared" }))).rootPropagation).toBe(MS_SHARED);
     expect(planInit(input(config({}, { rootfsPropagation: "rprivate" as never }))).rootPropagation).toBe(MS_PRIVATE | MS_REC);
   });
 
   test("capabilities become masks; an unknown name is an error naming the set", () => {
-    expect(capMask(["CAP_CHOWN", "CAP_KILL"], "f", 40, () => {})).toBe(0b100001n);
-    expect(() => capMask(["CAP_TEST"], "process.capabilities.bounding", 40, () => {})).toThrow(
+    const all = { capLast: 40, bounding: (1n << 41n) - 1n };
+    expect(capMask(["CAP_CHOWN", "CAP_KILL"], "f", all, () => {})).toBe(0b100001n);
+    expect(() => capMask(["CAP_TEST"], "process.capabilities.bounding", all, () => {})).toThrow(
       'process.capabilities.bounding: unknown capability "CAP_TEST"',
     );
+  });
+
+  test("capabilities that cannot be granted are left out with a warning, not refused", () => {
     const warnings: string[] = [];
-    expect(capMask(["CAP_CHECKPOINT_RESTORE"], "f", 39, (w) => warnings.push(w))).toBe(0n);
-    expect(warnings[0]).toMatch(/not supported by this kernel/);
+    expect(capMask(["CAP_CHECKPOINT_RESTORE"], "f", { capLast: 39, bounding: (1n << 40n) - 1n }, (w) => warnings.push(w))).toBe(0n);
+    // Root here lacks CAP_SYS_RESOURCE (24) in its bounding set.
+    const noResource = { capLast: 40, bounding: ((1n << 41n) - 1n) & ~(1n << 24n) };
+    expect(capMask(["CAP_SYS_RESOURCE", "CAP_KILL"], "f", noResource, (w) => warnings.push(w))).toBe(1n << 5n);
+    expect(warnings).toEqual([
+      'f: capability "CAP_CHECKPOINT_RESTORE" is not supported by this kernel; left out',
+      'f: capability "CAP_SYS_RESOURCE" is not in tsrun\'s own bounding set, so it cannot be granted; left out',
+    ]);
   });
 
   test("no capabilities in the config means they are left as they are", () => {

@@ -49,8 +49,9 @@ export function prepareRootfs(
   beforeCgroupMount: () => void,
 ): { root: number; deferred: Deferred } {
   if (plan.newMountNs) {
-    // Keep what we do from propagating back to the host (rslave by default, as runc).
-    sys.mount(null, "/", null, plan.rootPropagation, null);
+    // Keep what we do from propagating back to the host, while host mounts still propagate in;
+    // linux.rootfsPropagation is applied to the container's "/" once it is the root.
+    sys.mount(null, "/", null, MS_SLAVE | MS_REC, null);
     // pivot_root(2) refuses a new root whose parent mount is shared; a shared parent would also
     // carry the bind below into other namespaces.
     const parent = parentMount(mountinfo, plan.rootfs);
@@ -287,6 +288,9 @@ export function enterRoot(sys: Sys, root: number, plan: InitPlan, mountinfo: str
     }
   }
   sys.chdir("/");
+  // The rootfs bind is a slave of the host's mounts (see prepareRootfs); "shared" makes it a
+  // peer group of its own on top (still not shared with the host), as the runtime-spec says.
+  if (plan.newMountNs && plan.rootPropagation !== null) sys.mount(null, "/", null, plan.rootPropagation, null);
   return sys.openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 

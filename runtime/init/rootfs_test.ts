@@ -48,7 +48,7 @@ function plan(over: Partial<InitPlan> = {}): InitPlan {
     id: "c",
     rootfs: ROOTFS,
     bundle: "/bundle",
-    rootPropagation: MS_SLAVE | MS_REC,
+    rootPropagation: null,
     newMountNs: true,
     newCgroupNs: false,
     mounts: [],
@@ -234,6 +234,12 @@ describe("enterRoot", () => {
       ["umount2", ".", 2],
       ["chdir", "/"],
     ]);
+  });
+
+  test("rootfsPropagation is applied to the new root once it is the root", () => {
+    const sys = new FakeSys({ [ROOTFS]: DIR });
+    enterRoot(sys, 42, plan({ rootPropagation: 0x100000 /* MS_SHARED */ }), "");
+    expect(sys.calls.filter((c) => c[0] === "mount").at(-1)).toEqual(["mount", null, "/", null, 0x100000, null]);
   });
 
   test("without a mount namespace only chroot is possible", () => {

@@ -138,6 +138,10 @@ export class FakeSys implements Sys {
     this.rec("fchmod", fd, mode);
   }
 
+  fchmodat(dirfd: number, path: string, mode: number): void {
+    this.rec("fchmodat", this.pathOf(dirfd), path, mode);
+  }
+
   readlinkat(dirfd: number, path: string): string {
     this.rec("readlinkat", this.pathOf(dirfd), path);
     const m = /^\/proc\/self\/fd\/(\d+)$/.exec(path);

@@ -78,8 +78,8 @@ export interface InitPlan {
   id: string;
   rootfs: string;
   bundle: string;
-  /** MS_* for "/" of the new mount namespace before anything is mounted. */
-  rootPropagation: number;
+  /** linux.rootfsPropagation: MS_* applied to the container's "/" after pivot_root, or null. */
+  rootPropagation: number | null;
   newMountNs: boolean;
   /** unshare(CLONE_NEWCGROUP) first thing: the host has placed init in its cgroup by now. */
   newCgroupNs: boolean;

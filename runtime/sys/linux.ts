@@ -128,6 +128,10 @@ export class LinuxSys implements Sys {
     call("fchmod", fd, mode);
   }
 
+  fchmodat(dirfd: number, path: string, mode: number): void {
+    call("fchmodat", dirfd, ptr(cstr(path)), mode, 0, 0, 0, path);
+  }
+
   readlinkat(dirfd: number, path: string): string {
     const buf = new Uint8Array(4096);
     const n = call("readlinkat", dirfd, ptr(cstr(path)), ptr(buf), buf.byteLength, 0, 0, path);

@@ -44,6 +44,7 @@ export interface Sys {
   unlinkat(dirfd: number, path: string, flags: number): void;
   fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void;
   fchmod(fd: number, mode: number): void;
+  fchmodat(dirfd: number, path: string, mode: number): void;
   readlinkat(dirfd: number, path: string): string;
 
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
