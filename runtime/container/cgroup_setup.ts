@@ -89,7 +89,8 @@ export function cgroupMountOps(layout: Layout, paths: CgroupPaths, m: Mount, cgr
         ...base(`mount "${target}" (cgroup ${name})`, "cgroup", target),
         kind: "fs",
         fstype: "cgroup",
-        params: controllers.map((c) => [c, null] as [string, null]),
+        // Named hierarchies ("name=systemd") are a name option, controllers are flags.
+        params: controllers.map((c): [string, string | null] => (c.startsWith("name=") ? ["name", c.slice(5)] : [c, null])),
         attrSet: opts.attrSet | HIDDEN,
       });
     } else {

@@ -200,11 +200,11 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     if (!st) throw new ContainerError("the container process exited during create");
     const oom = config.process?.oomScoreAdj;
     if (oom !== undefined) writeProc(sys, procfd, `${pid}/oom_score_adj`, String(oom));
-    chan.sendJSON(Msg.INIT_PLAN, plan satisfies InitPlan);
+    sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, plan satisfies InitPlan));
     trace("init plan sent");
     cgroup.addProcess(pid);
     trace("cgroup joined");
-    chan.send(Msg.JOINED);
+    sendOrReport(chan, () => chan.send(Msg.JOINED));
     for (;;) {
       const f = recv(chan);
       if (f.type === Msg.READY) break;
@@ -330,6 +330,16 @@ function writeIdMaps(sys: Sys, procfd: number, pid: number, config: Spec): void 
   // the checked procfs handle. A privileged writer needs no setgroups=deny.
   writeProc(sys, procfd, `${pid}/uid_map`, idMapText(config.linux?.uidMappings));
   writeProc(sys, procfd, `${pid}/gid_map`, idMapText(config.linux?.gidMappings));
+}
+
+/** A send to a stage that has died (EPIPE) reports why it died, from its ERROR frame. */
+function sendOrReport(chan: Channel, send: () => void): void {
+  try {
+    send();
+  } catch (e) {
+    if (hasCode(e, "EPIPE", "ECONNRESET")) recv(chan);
+    throw e;
+  }
 }
 
 /** The next frame; an ERROR frame or a closed channel becomes the error the stage reported. */

@@ -22,7 +22,7 @@ import { writeProc } from "../sys/proc.ts";
 import { Msg } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { encodeExecPlan } from "./exec_plan.ts";
-import { IN_ROOT } from "./paths.ts";
+import { IN_ROOT, mkdirAllIn } from "./paths.ts";
 import { enterRoot, finishRootfs, maskPaths, prepareRootfs, readonlyPaths } from "./rootfs.ts";
 
 export function initMain(syncFd: number): never {
@@ -68,10 +68,12 @@ function runInit(sys: Sys, plan: InitPlan, chan: Channel): never {
   // A procfs instance of the container's pid namespace that is attached nowhere: nothing in
   // the container can swap it, and it lives until the process it serves executes.
   const proc = detachedProc(sys);
-  const mountinfo = readFileSync("/proc/self/mountinfo", "utf8");
-  const { root, deferred } = prepareRootfs(sys, plan, mountinfo, join);
-  const newRoot = enterRoot(sys, root, plan, mountinfo);
+  const readMountinfo = () => readFileSync("/proc/self/mountinfo", "utf8");
+  const { root, deferred } = prepareRootfs(sys, plan, readMountinfo, join);
+  const newRoot = enterRoot(sys, root, plan, plan.noPivot ? readMountinfo() : "");
   sys.close(root);
+  // A missing cwd is created (runc does), inside the root and before it may turn read-only.
+  sys.close(mkdirAllIn(sys, newRoot, plan.process.cwd));
   finishRootfs(sys, newRoot, plan, deferred);
 
   if (plan.hostname !== null) sys.sethostname(plan.hostname);
@@ -104,7 +106,9 @@ function runInit(sys: Sys, plan: InitPlan, chan: Channel): never {
   // fds, the rootfs handles) closes. The exec stage closes what remains before the container's
   // process runs.
   sys.closeRange(3 + plan.process.preserveFds, 0xffffffff, 4 /* CLOSE_RANGE_CLOEXEC */);
-  for (const fd of [plan.fds.sync, plan.fds.fifo, plan.fds.console, proc, planFd]) if (fd >= 0) sys.fcntl(fd, F_SETFD, 0);
+  // Bun marks inherited fds close-on-exec when it starts, the passed ones (3..) among them.
+  const passed = Array.from({ length: plan.process.preserveFds }, (_, i) => 3 + i);
+  for (const fd of [...passed, plan.fds.sync, plan.fds.fifo, plan.fds.console, proc, planFd]) if (fd >= 0) sys.fcntl(fd, F_SETFD, 0);
   sys.execveat(plan.fds.helper, ["tsrun", "init", String(planFd)], []);
 }
 

@@ -18,6 +18,7 @@ import {
   MS_BIND,
   MS_PRIVATE,
   MS_REC,
+  MS_SHARED,
   MS_SLAVE,
   O_CLOEXEC,
   O_DIRECTORY,
@@ -45,17 +46,22 @@ type Deferred = number[];
 export function prepareRootfs(
   sys: Sys,
   plan: InitPlan,
-  mountinfo: string,
+  readMountinfo: () => string,
   beforeCgroupMount: () => void,
 ): { root: number; deferred: Deferred } {
   if (plan.newMountNs) {
-    // Keep what we do from propagating back to the host, while host mounts still propagate in;
-    // linux.rootfsPropagation is applied to the container's "/" once it is the root.
-    sys.mount(null, "/", null, MS_SLAVE | MS_REC, null);
-    // pivot_root(2) refuses a new root whose parent mount is shared; a shared parent would also
-    // carry the bind below into other namespaces.
-    const parent = parentMount(mountinfo, plan.rootfs);
-    if (parent?.shared) sys.mount(null, parent.mountPoint, null, MS_PRIVATE, null);
+    // By default the namespace's mounts become slaves: host mounts still propagate in, nothing
+    // done here propagates out. A shared rootfsPropagation keeps them shared instead, so that
+    // a bind mount with "rshared" really shares with the host (what docker relies on); the
+    // propagation asked for is applied to the container's "/" again once it is the root.
+    const shared = plan.rootPropagation !== null && (plan.rootPropagation & MS_SHARED) !== 0;
+    sys.mount(null, "/", null, shared ? plan.rootPropagation! : MS_SLAVE | MS_REC, null);
+    // pivot_root(2) refuses a new root whose parent mount is shared, and a shared parent would
+    // carry the rootfs bind below out to its peers: such a parent is made private first.
+    if (shared) {
+      const parent = parentMount(readMountinfo(), plan.rootfs);
+      if (parent?.shared) sys.mount(null, parent.mountPoint, null, MS_PRIVATE, null);
+    }
     sys.mount(plan.rootfs, plan.rootfs, null, MS_BIND | MS_REC, null);
   } else {
     // No mount namespace: the config asks for the host's, so everything below lands there. The
@@ -154,7 +160,7 @@ function fsLog(sys: Sys, fs: number): string {
     try {
       const n = sys.read(fs, buf);
       if (n <= 0) break;
-      lines.push(new TextDecoder().decode(buf.subarray(0, n)).replace(/^[ewi] /, ""));
+      lines.push(new TextDecoder().decode(buf.subarray(0, n)).trim().replace(/^[ewi] /, ""));
     } catch {
       break;
     }

@@ -6,6 +6,7 @@ import {
   MOUNT_ATTR_RDONLY,
   MS_BIND,
   MS_REC,
+  MS_SHARED,
   MS_SLAVE,
   OPEN_TREE_CLOEXEC,
   OPEN_TREE_CLONE,
@@ -90,7 +91,7 @@ const noJoin = () => {};
 describe("prepareRootfs", () => {
   test("makes / rslave, binds the rootfs onto itself, and opens it before any mount", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR });
-    prepareRootfs(sys, plan(), "", noJoin);
+    prepareRootfs(sys, plan(), () => "", noJoin);
     expect(sys.calls.slice(0, 3)).toEqual([
       ["mount", null, "/", null, MS_SLAVE | MS_REC, null],
       ["mount", ROOTFS, ROOTFS, null, MS_BIND | MS_REC, null],
@@ -98,16 +99,20 @@ describe("prepareRootfs", () => {
     ]);
   });
 
-  test("makes a shared parent mount of the rootfs private so pivot_root accepts it", () => {
+  test("with shared propagation the namespace stays shared, but a shared parent of the rootfs is made private for pivot_root", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR });
     const mountinfo = "22 1 8:1 / / rw shared:1 - ext4 /dev/vda rw\n30 22 0:5 / /rootfs rw shared:7 - tmpfs t rw\n";
-    prepareRootfs(sys, plan(), mountinfo, noJoin);
-    expect(sys.calls).toContainEqual(["mount", null, "/rootfs", null, 0x40000 /* MS_PRIVATE */, null]);
+    prepareRootfs(sys, plan({ rootPropagation: MS_SHARED | MS_REC }), () => mountinfo, noJoin);
+    expect(sys.calls.slice(0, 3)).toEqual([
+      ["mount", null, "/", null, MS_SHARED | MS_REC, null],
+      ["mount", null, "/rootfs", null, 0x40000 /* MS_PRIVATE */, null],
+      ["mount", ROOTFS, ROOTFS, null, MS_BIND | MS_REC, null],
+    ]);
   });
 
   test("without a mount namespace leaves the host's / alone and keeps its mounts private", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR });
-    prepareRootfs(sys, plan({ newMountNs: false }), "", noJoin);
+    prepareRootfs(sys, plan({ newMountNs: false }), () => "", noJoin);
     expect(sys.calls.filter((c) => c[0] === "mount" && c[2] === "/")).toEqual([]);
     expect(sys.calls).toContainEqual(["mount", null, ROOTFS, null, 0x40000 | MS_REC, null]);
   });
@@ -115,7 +120,7 @@ describe("prepareRootfs", () => {
   test("bind mount: the target is resolved inside the rootfs and flags are set on the detached tree before it is attached", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/data`]: DIR });
     const m = mount({ kind: "bind", source: "/srv/data", fstype: "", target: "/data", recursive: true, attrSet: MOUNT_ATTR_RDONLY });
-    prepareRootfs(sys, plan({ mounts: [m] }), "", noJoin);
+    prepareRootfs(sys, plan({ mounts: [m] }), () => "", noJoin);
     const lookup = sys.calls.find((c) => c[0] === "openat2" && c[2] === "/data")!;
     expect(lookup[1]).toBe(ROOTFS);
     expect((lookup[4] as number) & (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)).toBe(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
@@ -130,7 +135,7 @@ describe("prepareRootfs", () => {
   test("a missing target is created with its parents, a file for a file source", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR });
     const m = mount({ kind: "bind", source: "/etc/hosts", target: "/a/b/hosts", create: "file" });
-    prepareRootfs(sys, plan({ mounts: [m] }), "", noJoin);
+    prepareRootfs(sys, plan({ mounts: [m] }), () => "", noJoin);
     expect(sys.calls.filter((c) => c[0] === "mkdirat").map((c) => c[2])).toEqual(["a", "b"]);
     expect(sys.tree.get(`${ROOTFS}/a/b/hosts`)?.mode).toBe(0o100755);
   });
@@ -138,7 +143,7 @@ describe("prepareRootfs", () => {
   test("a new filesystem gets its options through fsconfig and its flags from fsmount", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR });
     const m = mount({ target: "/run", params: [["size", "64m"], ["noswap", null]], attrSet: MOUNT_ATTR_NOSUID });
-    prepareRootfs(sys, plan({ mounts: [m] }), "", noJoin);
+    prepareRootfs(sys, plan({ mounts: [m] }), () => "", noJoin);
     const fs = sys.calls.filter((c) => ["fsopen", "fsconfig", "fsmount"].includes(c[0]));
     expect(fs.map((c) => c.slice(0, 1).concat(c.slice(2)))).toEqual([
       ["fsopen", 1],
@@ -153,7 +158,7 @@ describe("prepareRootfs", () => {
   test("a read-only tmpfs is mounted writable and made read-only only after pivot_root", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/tmp`]: DIR });
     const m = mount({ target: "/tmp", attrSet: MOUNT_ATTR_RDONLY, deferReadonly: true });
-    const { deferred } = prepareRootfs(sys, plan({ mounts: [m] }), "", noJoin);
+    const { deferred } = prepareRootfs(sys, plan({ mounts: [m] }), () => "", noJoin);
     expect(sys.calls.find((c) => c[0] === "fsmount")![3]).toBe(0);
     expect(deferred).toHaveLength(1);
     finishRootfs(sys, 1, plan(), deferred);
@@ -163,20 +168,20 @@ describe("prepareRootfs", () => {
   test("proc must land on a real directory, never through a symlink", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/proc`]: 0o120777 });
     const m = mount({ source: "proc", fstype: "proc", target: "/proc", mustBeDir: true });
-    expectFailure(() => prepareRootfs(sys, plan({ mounts: [m] }), "", noJoin), /real directory/);
+    expectFailure(() => prepareRootfs(sys, plan({ mounts: [m] }), () => "", noJoin), /real directory/);
     expect(sys.names()).not.toContain("fsopen");
   });
 
   test("nothing but proc may be mounted on /proc, nothing at all under it outside the allowed files", () => {
     const onProc = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/proc`]: DIR });
-    expectFailure(() => prepareRootfs(onProc, plan({ mounts: [mount({ target: "/proc" })] }), "", noJoin), /not of type proc/);
+    expectFailure(() => prepareRootfs(onProc, plan({ mounts: [mount({ target: "/proc" })] }), () => "", noJoin), /not of type proc/);
     const under = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/proc`]: DIR, [`${ROOTFS}/proc/sysrq-trigger`]: FILE });
     expectFailure(
-      () => prepareRootfs(under, plan({ mounts: [mount({ kind: "bind", source: "/x", target: "/proc/sysrq-trigger" })] }), "", noJoin),
+      () => prepareRootfs(under, plan({ mounts: [mount({ kind: "bind", source: "/x", target: "/proc/sysrq-trigger" })] }), () => "", noJoin),
       /inside \/proc/,
     );
     const allowed = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/proc`]: DIR, [`${ROOTFS}/proc/meminfo`]: FILE });
-    prepareRootfs(allowed, plan({ mounts: [mount({ kind: "bind", source: "/x", target: "/proc/meminfo" })] }), "", noJoin);
+    prepareRootfs(allowed, plan({ mounts: [mount({ kind: "bind", source: "/x", target: "/proc/meminfo" })] }), () => "", noJoin);
     expect(allowed.names()).toContain("moveMount");
   });
 
@@ -184,7 +189,7 @@ describe("prepareRootfs", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR });
     const order: string[] = [];
     const mounts = [mount({ target: "/tmp" }), mount({ target: "/sys/fs/cgroup", fstype: "cgroup2", source: "cgroup2" })];
-    prepareRootfs(sys, plan({ mounts }), "", () => order.push(`join after ${sys.names().filter((n) => n === "moveMount").length} mounts`));
+    prepareRootfs(sys, plan({ mounts }), () => "", () => order.push(`join after ${sys.names().filter((n) => n === "moveMount").length} mounts`));
     expect(order[0]).toBe("join after 1 mounts");
   });
 
@@ -194,7 +199,7 @@ describe("prepareRootfs", () => {
       { path: "/dev/null", type: "c" as const, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0 },
       { path: "/dev/fuse", type: "c" as const, major: 10, minor: 229, mode: 0o600, uid: 7, gid: 8 },
     ];
-    prepareRootfs(sys, plan({ setupDev: true, devices }), "", noJoin);
+    prepareRootfs(sys, plan({ setupDev: true, devices }), () => "", noJoin);
     const mknods = sys.calls.filter((c) => c[0] === "mknodat");
     expect(mknods).toEqual([
       ["mknodat", `${ROOTFS}/dev`, "null", S_IFCHR | 0o666, 1, 3],
@@ -207,7 +212,7 @@ describe("prepareRootfs", () => {
   test("in a user namespace devices are bound from the host, not made", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/dev`]: DIR });
     const devices = [{ path: "/dev/zero", type: "c" as const, major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }];
-    prepareRootfs(sys, plan({ setupDev: true, devices, bindDevices: true }), "", noJoin);
+    prepareRootfs(sys, plan({ setupDev: true, devices, bindDevices: true }), () => "", noJoin);
     expect(sys.names()).not.toContain("mknodat");
     expect(sys.calls).toContainEqual(["openTree", "<fd -100>", "/dev/zero", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC]);
     expect(sys.calls).toContainEqual(["moveMount", "<tree /dev/zero>", "", `${ROOTFS}/dev/zero`, "", 0x44]);
@@ -217,7 +222,7 @@ describe("prepareRootfs", () => {
     const sys = new FakeSys({ [ROOTFS]: DIR, [`${ROOTFS}/dev`]: DIR });
     sys.failOn = (name) => (name === "mknodat" ? Object.assign(new Error("EPERM"), { code: "EPERM" }) : undefined);
     const devices = [{ path: "/dev/zero", type: "c" as const, major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0 }];
-    prepareRootfs(sys, plan({ setupDev: true, devices }), "", noJoin);
+    prepareRootfs(sys, plan({ setupDev: true, devices }), () => "", noJoin);
     expect(sys.names()).toContain("openTree");
   });
 });
