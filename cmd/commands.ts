@@ -69,6 +69,32 @@ export const COMMANDS: Command[] = [
     load: () => import("./run.ts"),
   },
   {
+    name: "exec",
+    usage: "exec [command options] <container-id> <command> [args...]",
+    summary: "run another process in a running container",
+    flags: [
+      { name: "process", alias: "p", type: "string", value: "FILE", help: "the process as a runtime-spec process JSON" },
+      { name: "console-socket", type: "string", value: "PATH", help: "unix socket that receives the pty master (with --tty)" },
+      { name: "pidfd-socket", type: "string", value: "PATH", help: "unix socket that receives a pidfd of the process" },
+      { name: "cwd", type: "string", value: "DIR", help: "working directory inside the container" },
+      { name: "env", alias: "e", type: "strings", value: "KEY=VALUE", help: "add an environment variable (repeatable)" },
+      { name: "tty", alias: "t", type: "bool", help: "allocate a pseudo-terminal" },
+      { name: "user", alias: "u", type: "string", value: "UID[:GID]", help: "run as this user" },
+      { name: "additional-gids", alias: "g", type: "strings", value: "GID", help: "additional group (repeatable)" },
+      { name: "process-label", type: "string", value: "LABEL", help: "SELinux label of the process" },
+      { name: "apparmor", type: "string", value: "PROFILE", help: "AppArmor profile of the process" },
+      { name: "no-new-privs", type: "bool", help: "set no_new_privs" },
+      { name: "cap", alias: "c", type: "strings", value: "CAP", help: "add a capability (repeatable)" },
+      { name: "preserve-fds", type: "int", value: "N", help: "pass N more fds (3, 4, …) into the process" },
+      { name: "cgroup", type: "string", value: "PATH", help: "sub-cgroup of the container's to run the process in" },
+      { name: "ignore-paused", type: "bool", help: "exec even into a paused container" },
+      { name: "detach", alias: "d", type: "bool", help: "do not wait for the process" },
+      { name: "pid-file", type: "string", value: "PATH", help: "file to write the process's pid to" },
+    ],
+    args: [1, Infinity],
+    load: () => import("./exec.ts"),
+  },
+  {
     name: "state",
     usage: "state <container-id>",
     summary: "print the state of a container as JSON",
@@ -126,4 +152,4 @@ export const COMMANDS: Command[] = [
 ];
 
 /** runc commands tsrun does not have yet: a clear error rather than "unknown command". */
-export const NOT_YET = ["exec", "ps", "pause", "resume", "events", "update", "features", "checkpoint", "restore"];
+export const NOT_YET = ["ps", "pause", "resume", "events", "update", "features", "checkpoint", "restore"];

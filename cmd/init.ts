@@ -2,5 +2,5 @@ import type { Context } from "./commands.ts";
 
 export async function run(ctx: Context): Promise<number> {
   const { initMain } = await import("../runtime/init/main.ts");
-  return initMain(Number(ctx.args[0]));
+  return await initMain(Number(ctx.args[0]));
 }

@@ -21,9 +21,11 @@
 #include <linux/filter.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -64,16 +66,24 @@ static void put_frame(uint32_t type, const void *data, uint32_t len) {
   if (sync_fd >= 0) send(sync_fd, buf, FRAME_HEADER + len, MSG_NOSIGNAL);
 }
 
+// Once `start` has released the process, a failure goes back through the exec fifo instead.
+static int fifo_report = -1;
+
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int err, const char *fmt, ...) {
   char msg[4096];
   va_list ap;
-  memcpy(msg, &err, 4);
+  msg[0] = FIFO_FAILED;
+  memcpy(msg + 1, &err, 4);
   va_start(ap, fmt);
-  int n = vsnprintf(msg + 4, sizeof(msg) - 4, fmt, ap);
+  int n = vsnprintf(msg + 5, sizeof(msg) - 5, fmt, ap);
   va_end(ap);
   if (n < 0) n = 0;
-  if (n > (int)sizeof(msg) - 5) n = sizeof(msg) - 5;
-  put_frame(MSG_ERROR, msg, 4 + n);
+  if (n > (int)sizeof(msg) - 6) n = sizeof(msg) - 6;
+  if (fifo_report >= 0) {
+    if (write(fifo_report, msg, 5 + n) < 0) {}
+  } else {
+    put_frame(MSG_ERROR, msg + 1, 4 + n);
+  }
   _exit(1);
 }
 
@@ -155,12 +165,89 @@ static void strv_push(struct strv *s, char *str) {
 
 // ── enter stage ─────────────────────────────────────────────────────────────────────────────
 
+static int wait_child(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return 255;
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+static int recv_fd(int sock) {
+  char data[256], cbuf[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+static volatile sig_atomic_t winch = 1;
+static void on_winch(int sig) { (void)sig; winch = 1; }
+
+static int copy_some(int from, int to) {
+  char buf[16384];
+  ssize_t n = read(from, buf, sizeof(buf));
+  if (n <= 0) return n < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : 0;
+  for (ssize_t at = 0; at < n;) {
+    ssize_t w = write(to, buf + at, n - at);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return 0;
+    at += w;
+  }
+  return 1;
+}
+
+// A terminal in the foreground: the exec stage makes the pty inside the container and sends us
+// its master; we copy our stdin to it and it to our stdout, in raw mode, following our window
+// size, until the container's side is closed (read gives EIO once every slave fd is gone).
+static void relay(int sock, pid_t child) {
+  int master = recv_fd(sock);
+  close(sock);
+  if (master < 0) return; // the child failed before making the pty; its status says why
+  struct termios saved;
+  int tty = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (tty) {
+    struct termios raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSANOW, &raw);
+  }
+  struct sigaction sa = {.sa_handler = on_winch};
+  sigaction(SIGWINCH, &sa, NULL);
+  int in_open = 1;
+  for (;;) {
+    if (winch) {
+      winch = 0;
+      struct winsize ws;
+      if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    }
+    struct pollfd p[2] = {{.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!copy_some(master, 1)) break;
+    }
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!copy_some(0, master)) in_open = 0;
+    }
+  }
+  if (tty) tcsetattr(0, TCSANOW, &saved);
+  close(master);
+  (void)child;
+}
+
 static int enter(void) {
   uint32_t len;
   const uint8_t *plan = get_frame(MSG_ENTER_PLAN, &len), *p = plan, *end = plan + len;
   struct rec r;
   struct { int type, fd; const char *path; } ns[32];
-  int nns = 0, newuser = 0, stay = 0, become_root = -1, exec_fd = -1;
+  int nns = 0, newuser = 0, stay = 0, become_root = -1, exec_fd = -1, relay_fd = -1, relay_child_fd = -1;
   uint32_t unshare_flags = 0;
   const char *timens = NULL;
   struct strv argv = {0}, envp = {0};
@@ -185,6 +272,7 @@ static int enter(void) {
     case ENTER_ENV: strv_push(&envp, rec_str(&r, 0)); break;
     case ENTER_STAY: stay = 1; break;
     case ENTER_BECOME_ROOT: become_root = rec_u32(&r, 0); break;
+    case ENTER_RELAY: relay_fd = rec_u32(&r, 0); relay_child_fd = rec_u32(&r, 1); break;
     default: die(EINVAL, "plan: unknown enter record %u", r.tag);
     }
   }
@@ -220,6 +308,7 @@ static int enter(void) {
       if (setresgid(0, 0, 0) < 0) die(errno, "become gid 0 in the user namespace");
       if (setresuid(0, 0, 0) < 0) die(errno, "become uid 0 in the user namespace");
     }
+    if (relay_fd >= 0) close(relay_fd);
     syscall(SYS_execveat, exec_fd, "", argv.v, envp.v, AT_EMPTY_PATH);
     die(errno, "execveat %s", argv.v[0]);
   }
@@ -230,13 +319,11 @@ static int enter(void) {
   // job-control signals are for the container, which the host forwards them to; ignoring them
   // here (after the fork) keeps them out of the child.
   close(sync_fd);
+  if (relay_child_fd >= 0) close(relay_child_fd);
   int sigs[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE};
   for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) signal(sigs[i], SIG_IGN);
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return 255;
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  if (relay_fd >= 0) relay(relay_fd, pid);
+  return wait_child(pid);
 }
 
 // ── exec stage ──────────────────────────────────────────────────────────────────────────────
@@ -373,6 +460,74 @@ static int enter_cwd(const char *cwd, int must) {
   return 0;
 }
 
+// A startContainer hook: state on stdin, its stderr kept for the error, bounded by its timeout.
+static void run_hook(const struct rec *r, const char *state) {
+  uint32_t timeout = rec_u32(r, 0), argc = rec_u32(r, 1), envc = rec_u32(r, 2);
+  struct strv args = {0}, env = {0};
+  const char *p = (const char *)r->data + 12, *end = (const char *)r->data + r->len;
+  const char *path = p;
+  for (uint32_t i = 0; i < 1 + argc + envc; i++) {
+    const char *nul = memchr(p, 0, end - p);
+    if (!nul) die(EINVAL, "plan: bad hook record");
+    if (i > 0 && i <= argc) strv_push(&args, (char *)p);
+    if (i > argc) strv_push(&env, (char *)p);
+    p = nul + 1;
+  }
+  if (!args.n) strv_push(&args, (char *)path);
+  if (!env.v) strv_push(&env, NULL);
+  int in[2], err[2];
+  if (pipe2(in, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die(errno, "hook %s: pipe", path);
+  pid_t pid = fork();
+  if (pid < 0) die(errno, "hook %s: fork", path);
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (dup2(in[0], 0) < 0 || dup2(devnull >= 0 ? devnull : err[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(126);
+    execve(path, args.v, env.v);
+    _exit(127);
+  }
+  close(in[0]);
+  close(err[1]);
+  for (size_t at = 0, len = strlen(state); at < len;) {
+    ssize_t n = write(in[1], state + at, len - at);
+    if (n <= 0) break; // a hook that does not read its stdin is fine
+    at += n;
+  }
+  close(in[1]);
+  int pidfd = syscall(SYS_pidfd_open, pid, 0);
+  char said[512] = "";
+  size_t saidlen = 0;
+  int done = 0, timed_out = 0;
+  while (!done) {
+    struct pollfd pf[2] = {{.fd = err[0], .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+    int n = poll(pf, 2, timeout ? (int)timeout * 1000 : -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      kill(pid, SIGKILL);
+      timed_out = done = 1;
+    }
+    if (pf[0].revents) {
+      char buf[512];
+      ssize_t got = read(err[0], buf, sizeof(buf));
+      if (got > 0) {
+        size_t keep = got > (ssize_t)(sizeof(said) - 1) ? sizeof(said) - 1 : (size_t)got;
+        if (saidlen + keep > sizeof(said) - 1) saidlen = 0;
+        memcpy(said + saidlen, buf + got - keep, keep);
+        saidlen += keep;
+        said[saidlen] = 0;
+      } else {
+        pf[0].fd = -1;
+        err[0] = -1;
+      }
+    }
+    if (pf[1].revents || pidfd < 0) done = 1;
+  }
+  int status = wait_child(pid);
+  if (timed_out) die(ETIMEDOUT, "hooks.startContainer %s: timed out after %u s", path, timeout);
+  for (char *c = said; *c; c++)
+    if (*c == '\n') *c = ' ';
+  if (status) die(0, "hooks.startContainer %s: exited with status %d%s%s", path, status, saidlen ? ": " : "", said);
+}
+
 static int exec_stage(int plan_fd) {
   struct stat st;
   if (fstat(plan_fd, &st) < 0) die(errno, "stat plan");
@@ -392,6 +547,9 @@ static int exec_stage(int plan_fd) {
   int have_caps = 0, nnp = 0, seccomp_early = 0, setsid_flag = 0, have_umask = 0;
   int fifo_fd = -1, proc_fd = -1, console_fd = -1, bind_console = 0;
   unsigned rows = 0, cols = 0, preserve = 0;
+  struct rec rlimits[32], hooks[64];
+  int nrlimits = 0, nhooks = 0;
+  const char *hook_state = "{}";
   mode_t mask = 022;
   uint64_t caps[5] = {0};
 
@@ -421,12 +579,26 @@ static int exec_stage(int plan_fd) {
       break;
     case EXEC_SETSID: setsid_flag = 1; break;
     case EXEC_SYNC: sync_fd = rec_u32(&r, 0); break;
+    case EXEC_RLIMIT:
+      if (nrlimits == 32) die(E2BIG, "plan: too many rlimits");
+      rlimits[nrlimits++] = r;
+      break;
+    case EXEC_HOOK:
+      if (nhooks == 64) die(E2BIG, "plan: too many hooks");
+      hooks[nhooks++] = r;
+      break;
+    case EXEC_HOOK_STATE: hook_state = rec_str(&r, 0); break;
     default: die(EINVAL, "plan: unknown exec record %u", r.tag);
     }
   }
   if (!argv.n) die(EINVAL, "plan: no process args");
   if (!envp.v) strv_push(&envp, NULL);
 
+  // While still root: lowering is always allowed, raising a hard limit needs CAP_SYS_RESOURCE.
+  for (int i = 0; i < nrlimits; i++) {
+    struct rlimit64 lim = {.rlim_cur = rec_u64(&rlimits[i], 1), .rlim_max = rec_u64(&rlimits[i], 2)};
+    if (prlimit64(0, rec_u32(&rlimits[i], 0), &lim, NULL) < 0) die(errno, "rlimit %s", rec_str(&rlimits[i], 24));
+  }
   if (console_fd >= 0) setup_console(console_fd, rows, cols, bind_console);
   else if (setsid_flag && getsid(0) != getpid() && setsid() < 0) die(errno, "setsid");
 
@@ -472,15 +644,25 @@ static int exec_stage(int plan_fd) {
 
   char *path = lookup(argv.v[0], envp.v);
 
-  put_frame(MSG_READY, NULL, 0);
+  int w = -1;
   if (fifo_fd >= 0) {
+    put_frame(MSG_READY, NULL, 0);
     char link[64];
     snprintf(link, sizeof(link), "self/fd/%d", fifo_fd);
-    // Opening a fifo for writing blocks until `start` opens it for reading.
-    int w = openat(proc_fd, link, O_WRONLY | O_CLOEXEC);
+    // Opening a fifo for writing blocks until `start` opens it for reading; from then on,
+    // `start` waits for our verdict there.
+    w = openat(proc_fd, link, O_WRONLY | O_CLOEXEC);
     if (w < 0) die(errno, "open exec fifo");
-    if (write(w, "0", 1) != 1) die(errno, "write exec fifo");
+    fifo_report = w;
+  }
+  for (int i = 0; i < nhooks; i++) run_hook(&hooks[i], hook_state);
+  if (w >= 0) {
+    char ok = FIFO_OK;
+    if (write(w, &ok, 1) != 1) die(errno, "write exec fifo");
     close(w);
+    fifo_report = -1;
+  } else {
+    put_frame(MSG_READY, NULL, 0);
   }
   if (seccomp.len && !seccomp_early) install_seccomp(&seccomp);
   execve(path, argv.v, envp.v);

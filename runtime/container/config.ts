@@ -13,6 +13,9 @@ export class ConfigError extends ContainerError {
 }
 
 export interface Bundle {
+  /** The bundle path as given, made absolute (what `state` reports, as runc does). */
+  given: string;
+  /** The same, with symlinks resolved. */
   dir: string;
   config: Spec;
   rootfs: string;
@@ -44,15 +47,13 @@ export function loadBundle(path: string): Bundle {
     throw new ContainerError(`rootfs "${rootfs}" does not exist`);
   }
   if (!isDir) throw new ContainerError(`rootfs "${rootfs}" is not a directory`);
-  return { dir, config, rootfs };
+  return { given: resolve(path), dir, config, rootfs };
 }
 
 /** Fields with a meaning tsrun does not implement yet; an empty value is no request. */
 export function unsupportedFields(c: Spec): string[] {
   const out: string[] = [];
   const has = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
-  const hooks = c.hooks ?? {};
-  for (const [name, list] of Object.entries(hooks)) if (has(list)) out.push(`hooks.${name}`);
   const p = c.process;
   if (p) {
     for (const f of ["apparmorProfile", "selinuxLabel", "scheduler", "ioPriority", "execCPUAffinity"] as const)

@@ -6,20 +6,32 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import type { Spec } from "../../spec/schema.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import type { Cgroup, Layout } from "../cgroups/index.ts";
-import { Channel, ChannelClosed, decodeError, frameJSON } from "../sys/channel.ts";
-import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, S_IFIFO, SIGNALS } from "../sys/constants.ts";
-import { describe, errnoName, hasCode, wrap } from "../sys/errors.ts";
+import { Channel } from "../sys/channel.ts";
+import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, S_IFIFO } from "../sys/constants.ts";
+import { hasCode, wrap } from "../sys/errors.ts";
+import { hookState, runHooks } from "../sys/hooks.ts";
 import type { InitPlan, ProcessPlan } from "../sys/init_plan.ts";
-import { strerror } from "../sys/linux.ts";
 import { openProc, procStat, writeProc } from "../sys/proc.ts";
-import { Msg, NativeOp } from "../sys/protocol.ts";
-import { trace } from "../sys/trace.ts";
+import { Msg } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
+import { trace } from "../sys/trace.ts";
 import { helperMemfd, selfExec } from "./binaries.ts";
 import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
 import { idMapText, planEnter } from "./namespaces.ts";
 import { type Grantable, planInit } from "./plan.ts";
+import {
+  awaitChild,
+  awaitReady,
+  ChildFds,
+  killQuietly,
+  listenFds,
+  sendOrReport,
+  sendPidfd,
+  spawnEnter,
+  Undo,
+  waitGone,
+} from "./stages.ts";
 import { checkId, closeQuietly, type ContainerState, ContainerError, StateStore, writePidFile } from "./state.ts";
 
 export interface CreateOptions {
@@ -47,26 +59,6 @@ export interface Created {
   cgroup: Cgroup;
 }
 
-/** Runs `undo` steps in reverse; a failing step does not stop the others. */
-class Undo {
-  private steps: [string, () => void][] = [];
-  push(what: string, step: () => void): void {
-    this.steps.push([what, step]);
-  }
-  run(): string[] {
-    const failures: string[] = [];
-    for (const [what, step] of this.steps.reverse()) {
-      try {
-        step();
-      } catch (e) {
-        failures.push(`${what}: ${describe(e)}`);
-      }
-    }
-    this.steps = [];
-    return failures;
-  }
-}
-
 export async function createContainer(sys: Sys, o: CreateOptions): Promise<Created> {
   const id = checkId(o.id);
   const bundle = loadBundle(o.bundle);
@@ -76,7 +68,6 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     throw new ContainerError("cannot allocate a tty when tsrun detaches without --console-socket");
   if (o.consoleSocket && (!terminal || o.foreground))
     throw new ContainerError("cannot use --console-socket when process.terminal is false or tsrun does not detach");
-  if (terminal && o.foreground) throw new ContainerError("process.terminal in the foreground: not supported by tsrun yet");
   if (o.systemdCgroup) throw new ContainerError("--systemd-cgroup: not supported (tsrun has no systemd cgroup driver)");
 
   const store = new StateStore(o.root);
@@ -84,6 +75,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
   const undo = new Undo();
   undo.push("remove state directory", () => store.remove(id));
   const fds: number[] = [lock];
+  const keep = <T extends number>(fd: T) => (fds.push(fd), fd);
   let enter: Subprocess | undefined;
   let pid = 0;
   try {
@@ -91,48 +83,43 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const layout = hostLayout();
     const cgroupPaths = containerCgroupPaths(layout, id, config);
 
-    // Fds the child stages get, at these numbers: stdio, then the fds passed to the container,
-    // then ours. Bun.spawn puts stdio[i] at fd i and clears FD_CLOEXEC on each.
     const listen = listenFds();
-    const passed = listen + o.preserveFds;
-    for (let fd = 3; fd < 3 + passed; fd++) {
-      if (!existsSync(`/proc/self/fd/${fd}`)) throw new ContainerError(`--preserve-fds: fd ${fd} is not open`);
-    }
-    const childFds: (number | "inherit")[] = ["inherit", "inherit", "inherit"];
-    for (let fd = 3; fd < 3 + passed; fd++) childFds.push(fd);
-    const at = (fd: number) => childFds.push(fd) - 1;
-
+    const child = new ChildFds(listen + o.preserveFds);
     const [hostEnd, childEnd] = sys.socketpair();
-    fds.push(hostEnd, childEnd);
-    const helper = helperMemfd(sys);
-    fds.push(helper);
+    keep(hostEnd);
+    keep(childEnd);
+    const helper = keep(helperMemfd(sys));
     const self = selfExec(sys, ["init"]);
-    fds.push(self.fd);
+    keep(self.fd);
     let fifo = -1;
     if (!o.foreground) {
       sys.mknodat(AT_FDCWD, store.fifo(id), S_IFIFO | 0o622, 0, 0);
       // The container's root opens it for writing: it owns it, whatever the umask made the mode.
       sys.fchownat(AT_FDCWD, store.fifo(id), hostId(config.linux?.uidMappings), hostId(config.linux?.gidMappings), 0);
       sys.fchmodat(AT_FDCWD, store.fifo(id), 0o622);
-      fifo = sys.openat(AT_FDCWD, store.fifo(id), O_PATH | O_CLOEXEC);
-      fds.push(fifo);
+      fifo = keep(sys.openat(AT_FDCWD, store.fifo(id), O_PATH | O_CLOEXEC));
     }
+    // The pty master goes to the caller's console socket, or in the foreground to the enter
+    // stage, which relays it to our stdio.
     let consoleSock = -1;
-    if (o.consoleSocket) {
-      consoleSock = sys.connectUnix(o.consoleSocket);
-      fds.push(consoleSock);
+    let relay: [number, number] | undefined;
+    if (o.consoleSocket) consoleSock = keep(sys.connectUnix(o.consoleSocket));
+    else if (terminal) {
+      relay = sys.socketpair();
+      keep(relay[0]);
+      consoleSock = keep(relay[1]);
     }
-    const child = {
-      sync: at(childEnd),
-      helper: at(helper),
-      self: at(self.fd),
-      fifo: fifo >= 0 ? at(fifo) : -1,
-      console: consoleSock >= 0 ? at(consoleSock) : -1,
+    const at = {
+      sync: child.add(childEnd),
+      helper: child.add(helper),
+      self: child.add(self.fd),
+      fifo: fifo >= 0 ? child.add(fifo) : -1,
+      console: consoleSock >= 0 ? child.add(consoleSock) : -1,
+      relay: relay ? child.add(relay[0]) : -1,
     };
 
     const seccomp = await compileFilter(config, o.warn);
-    const procfd = openProc(sys);
-    fds.push(procfd);
+    const procfd = keep(openProc(sys));
     const plan = planInit({
       id,
       bundle: bundle.dir,
@@ -140,10 +127,10 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       config,
       noPivot: o.noPivot,
       noNewKeyring: o.noNewKeyring,
-      preserveFds: passed,
+      preserveFds: child.passed,
       extraEnv: listen ? [`LISTEN_FDS=${listen}`, "LISTEN_PID=1"] : [],
       console: consoleSock >= 0,
-      fds: { sync: child.sync, helper: child.helper, fifo: child.fifo, console: child.console },
+      fds: { sync: at.sync, helper: at.helper, fifo: at.fifo, console: at.console },
       cgroupMounts: (m) => cgroupMountOps(layout, cgroupPaths, m, namespaceNew(config, "cgroup")),
       sourceKind,
       grantable: grantable(),
@@ -152,19 +139,16 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       warn: o.warn,
     });
     const enterPlan = planEnter(config, {
-      execFd: child.self,
-      argv: [...self.argv, String(child.sync)],
+      execFd: at.self,
+      argv: [...self.argv, String(at.sync)],
       env: [],
       stay: o.foreground,
       setgroupsDenied: false,
+      relay: relay ? [at.relay, at.console] : undefined,
     });
 
     trace("planned");
-    enter = Bun.spawn([`/proc/self/fd/${child.helper}`, "enter", String(child.sync)], {
-      stdio: childFds as never,
-      env: {},
-      argv0: "tsrun",
-    });
+    enter = spawnEnter(child, at.helper, at.sync);
     const spawned = enter;
     if (!plan.newMountNs) {
       // init mounts straight into the host's namespace then, all below the rootfs bind.
@@ -177,8 +161,11 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       });
     }
     undo.push("kill the enter stage", () => killQuietly(sys, spawned.pid));
-    sys.close(childEnd);
-    fds.splice(fds.indexOf(childEnd), 1);
+    // Only the children hold these now: their closing is how we learn they died.
+    for (const fd of [childEnd, ...(relay ?? [])]) {
+      sys.close(fd);
+      fds.splice(fds.indexOf(fd), 1);
+    }
 
     const chan = new Channel(sys, hostEnd);
     chan.send(Msg.ENTER_PLAN, enterPlan.bytes);
@@ -191,7 +178,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const cgroup = createContainerCgroup(layout, cgroupPaths, config);
     trace("cgroup made");
     undo.push("remove cgroup", () => cgroup.destroy());
-    pid = await handshake(sys, chan, procfd, config, enter);
+    pid = await awaitChild(chan, enter, () => writeIdMaps(sys, procfd, spawned.pid, config));
     const containerPid = pid;
     undo.push("kill the container process", () => killQuietly(sys, containerPid));
     // Taken while the process surely lives: it waits for INIT_PLAN. (In the foreground it may
@@ -200,24 +187,27 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     if (!st) throw new ContainerError("the container process exited during create");
     const oom = config.process?.oomScoreAdj;
     if (oom !== undefined) writeProc(sys, procfd, `${pid}/oom_score_adj`, String(oom));
-    sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, plan satisfies InitPlan));
+    const state = (status: "creating" | "created") => hookState(id, status, pid, bundle.given, config);
+    plan.process.hookState = JSON.stringify(state("created"));
+    sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, { ...plan, createState: JSON.stringify(state("creating")) } satisfies InitPlan));
     trace("init plan sent");
     cgroup.addProcess(pid);
     trace("cgroup joined");
     sendOrReport(chan, () => chan.send(Msg.JOINED));
-    for (;;) {
-      const f = recv(chan);
-      if (f.type === Msg.READY) break;
-      throw new ContainerError(`unexpected message ${f.type} from the container`);
-    }
+    await awaitReady(chan, async () => {
+      // prestart (deprecated) and createRuntime: in our namespaces, once the container's exist
+      // and its mounts are made, before pivot_root (init waits for HOOK_DONE).
+      await runHooks("prestart", config.hooks?.prestart, state("creating"));
+      await runHooks("createRuntime", config.hooks?.createRuntime, state("creating"));
+    });
 
     trace("ready");
-    const state: ContainerState = {
+    const saved: ContainerState = {
       ociVersion: SPEC_VERSION,
       id,
       pid,
       pidStart: st.startTime,
-      bundle: bundle.dir,
+      bundle: bundle.given,
       rootfs: bundle.rootfs,
       created: new Date().toISOString(),
       owner: "",
@@ -227,11 +217,11 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       systemdCgroup: o.systemdCgroup,
       rootless: o.rootless,
     };
-    store.write(state);
+    store.write(saved);
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
     for (const fd of fds) closeQuietly(sys, fd);
-    return { state, enter, cgroup };
+    return { state: saved, enter, cgroup };
   } catch (err) {
     const failures = undo.run();
     for (const fd of fds) closeQuietly(sys, fd);
@@ -244,7 +234,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
 }
 
 /** linux.seccomp → the BPF program for the exec stage (compiled here, before anything exists). */
-async function compileFilter(config: Spec, warn: (m: string) => void): Promise<ProcessPlan["seccomp"]> {
+export async function compileFilter(config: Spec, warn: (m: string) => void): Promise<ProcessPlan["seccomp"]> {
   const s = config.linux?.seccomp;
   if (!s) return null;
   const { compileSeccomp } = await import("../seccomp/seccomp.ts");
@@ -258,23 +248,7 @@ async function compileFilter(config: Spec, warn: (m: string) => void): Promise<P
   return { flags, program: Buffer.from(program).toString("base64"), early: config.process?.noNewPrivileges !== true };
 }
 
-function sendPidfd(sys: Sys, socket: string, pid: number): void {
-  const pidfd = sys.pidfdOpen(pid);
-  try {
-    const sock = sys.connectUnix(socket);
-    try {
-      sys.sendFd(sock, pidfd, "pidfd");
-    } finally {
-      sys.close(sock);
-    }
-  } catch (e) {
-    throw wrap(`--pidfd-socket "${socket}"`, e);
-  } finally {
-    sys.close(pidfd);
-  }
-}
-
-function grantable(): Grantable {
+export function grantable(): Grantable {
   const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0";
   return { capLast: Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8")), bounding: BigInt(`0x${bounding}`) };
 }
@@ -297,97 +271,9 @@ function sourceKind(path: string): "dir" | "file" | null {
   }
 }
 
-/** systemd socket activation (sd_listen_fds): fds 3.. are for us when LISTEN_PID is our pid. */
-function listenFds(): number {
-  const n = Number(process.env.LISTEN_FDS ?? 0);
-  return n > 0 && Number(process.env.LISTEN_PID) === process.pid ? n : 0;
-}
-
-async function handshake(sys: Sys, chan: Channel, procfd: number, config: Spec, enter: Subprocess): Promise<number> {
-  try {
-    for (;;) {
-      const f = recv(chan);
-      if (f.type === Msg.USERNS_READY) {
-        writeIdMaps(sys, procfd, enter.pid, config);
-        chan.send(Msg.USERNS_MAPPED);
-      } else if (f.type === Msg.CHILD_PID) {
-        return new DataView(f.payload.buffer, f.payload.byteOffset).getInt32(0, true);
-      } else {
-        throw new ContainerError(`unexpected message ${f.type} from the enter stage`);
-      }
-    }
-  } catch (e) {
-    if (e instanceof ChannelClosed) {
-      const code = await enter.exited;
-      throw new ContainerError(`the enter stage exited with status ${code} before the container started`);
-    }
-    throw e;
-  }
-}
-
 function writeIdMaps(sys: Sys, procfd: number, pid: number, config: Spec): void {
   // The host writes the maps (it holds CAP_SETUID/CAP_SETGID over the parent namespace), through
   // the checked procfs handle. A privileged writer needs no setgroups=deny.
   writeProc(sys, procfd, `${pid}/uid_map`, idMapText(config.linux?.uidMappings));
   writeProc(sys, procfd, `${pid}/gid_map`, idMapText(config.linux?.gidMappings));
-}
-
-/** A send to a stage that has died (EPIPE) reports why it died, from its ERROR frame. */
-function sendOrReport(chan: Channel, send: () => void): void {
-  try {
-    send();
-  } catch (e) {
-    if (hasCode(e, "EPIPE", "ECONNRESET")) recv(chan);
-    throw e;
-  }
-}
-
-/** The next frame; an ERROR frame or a closed channel becomes the error the stage reported. */
-export function recv(chan: Channel) {
-  let f;
-  try {
-    f = chan.recv();
-  } catch (e) {
-    if (e instanceof ChannelClosed) throw new ContainerError("the container process exited before it was ready");
-    throw e;
-  }
-  if (f.type !== Msg.ERROR) return f;
-  const { errno, op } = decodeError(f.payload);
-  throw new ContainerError(nativeMessage(errno, op));
-}
-
-/** Turns a native stage's (errno, operation) into the message users see. */
-export function nativeMessage(errno: number, op: string): string {
-  if (errno === 0) return op;
-  const lookup = op.startsWith(`${NativeOp.LOOKUP} `) ? op.slice(NativeOp.LOOKUP.length + 1) : null;
-  // Worded as runc words them: podman maps "executable file not found in" and "no such file or
-  // directory" to exit status 127, "permission denied" to 126.
-  if (lookup !== null && errno === 2 && !lookup.includes("/")) return `exec: "${lookup}": executable file not found in $PATH`;
-  if (lookup !== null) return `exec: "${lookup}": ${strerror(errno)}`;
-  if (op.startsWith(`${NativeOp.CWD_UNREACHABLE} `))
-    return `process.cwd "${op.slice(NativeOp.CWD_UNREACHABLE.length + 1)}" is outside the container's root`;
-  return `${op}: ${errnoName(errno)}: ${strerror(errno)}`;
-}
-
-export function killQuietly(sys: Sys, pid: number): void {
-  try {
-    sys.kill(pid, SIGNALS.SIGKILL!);
-  } catch (e) {
-    if (!hasCode(e, "ESRCH")) throw e;
-  }
-}
-
-/** Waits (bounded) until pid is gone; it need not be our child. */
-export async function waitGone(sys: Sys, pid: number, timeoutMs = 10_000): Promise<boolean> {
-  let pidfd: number;
-  try {
-    pidfd = sys.pidfdOpen(pid);
-  } catch {
-    return true;
-  }
-  try {
-    return sys.poll([{ fd: pidfd, events: 1 }], timeoutMs) !== null;
-  } finally {
-    sys.close(pidfd);
-  }
 }

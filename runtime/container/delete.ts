@@ -3,22 +3,23 @@
 // an error"); runc deletes a created container anyway, tsrun follows the spec.
 import { existsSync } from "node:fs";
 import { MNT_DETACH, SIGNALS } from "../sys/constants.ts";
-import { hasCode } from "../sys/errors.ts";
+import { describe, hasCode } from "../sys/errors.ts";
+import { hookState, runHooks } from "../sys/hooks.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
 import { reopenCgroup } from "./cgroup_setup.ts";
-import { killQuietly, waitGone } from "./create.ts";
+import { killQuietly, waitGone } from "./stages.ts";
 import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
 
-export async function deleteContainer(sys: Sys, root: string, id: string, force: boolean): Promise<void> {
+export async function deleteContainer(sys: Sys, root: string, id: string, force: boolean, warn: (m: string) => void): Promise<void> {
   const store = new StateStore(root);
   if (!existsSync(store.dir(id))) {
     if (force) return;
     throw new ContainerError(`container "${id}" does not exist`);
   }
   const lock = store.lock(sys, id);
+  let state: ContainerState;
   try {
-    let state: ContainerState;
     try {
       state = store.read(id);
     } catch (e) {
@@ -37,6 +38,19 @@ export async function deleteContainer(sys: Sys, root: string, id: string, force:
     trace("destroyed");
   } finally {
     sys.close(lock);
+  }
+  await poststop(state, warn);
+}
+
+/** poststop hooks, after the container is gone: a failure is a warning and the rest still run. */
+export async function poststop(state: ContainerState, warn: (m: string) => void): Promise<void> {
+  const st = hookState(state.id, "stopped", state.pid, state.bundle, state.config);
+  for (const [i, h] of (state.config.hooks?.poststop ?? []).entries()) {
+    try {
+      await runHooks("poststop", [h], st);
+    } catch (e) {
+      warn(describe(e).replace("hooks.poststop[0]", `hooks.poststop[${i}]`));
+    }
   }
 }
 

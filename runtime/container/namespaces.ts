@@ -36,6 +36,8 @@ export interface EnterOptions {
   stay: boolean;
   /** setgroups is denied in the user namespace (unprivileged mapping). */
   setgroupsDenied: boolean;
+  /** [our end, the child's end] of the console socketpair: relay the pty in the foreground. */
+  relay?: [number, number];
 }
 
 export interface EnterPlan {
@@ -65,6 +67,7 @@ export function planEnter(config: Spec, o: EnterOptions): EnterPlan {
   for (const a of o.argv) w.str(Enter.ARG, a);
   for (const e of o.env) w.str(Enter.ENV, e);
   if (o.stay) w.flag(Enter.STAY);
+  if (o.relay) w.u32(Enter.RELAY, ...o.relay);
   return { bytes: w.finish(), newUser };
 }
 

@@ -1,9 +1,9 @@
 // config.json → the plan `tsrun init` carries out. Pure: every host fact it needs comes in as a
 // parameter, so the whole mapping is unit-tested without root.
 import { posix } from "node:path";
-import type { LinuxDevice, LinuxDeviceCgroup, Mount, Spec } from "../../spec/schema.ts";
+import type { Hook, LinuxDevice, LinuxDeviceCgroup, Mount, Process, Spec } from "../../spec/schema.ts";
 import { CAPS, RLIMIT } from "../sys/constants.ts";
-import type { DeviceOp, InitPlan, MountOp, ProcessPlan } from "../sys/init_plan.ts";
+import type { DeviceOp, HookOp, InitPlan, MountOp, ProcessPlan, RlimitOp } from "../sys/init_plan.ts";
 import { PROPAGATION, parseMountOptions } from "./mount_options.ts";
 
 export interface PlanInput {
@@ -104,13 +104,11 @@ export function planInit(input: PlanInput): InitPlan {
     sysctl: Object.entries(linux.sysctl ?? {}),
     hostname: config.hostname ?? null,
     domainname: config.domainname ?? null,
-    rlimits: (config.process?.rlimits ?? []).map((r, i) => {
-      const resource = RLIMIT[r.type];
-      if (resource === undefined) throw new PlanError(`process.rlimits[${i}].type: unknown rlimit "${r.type}"`);
-      return { type: r.type, resource, soft: String(r.soft), hard: String(r.hard) };
-    }),
     sessionKeyring: input.noNewKeyring ? null : `_ses.${input.id}`,
-    process: planProcess(input),
+    process: planProcess(input, setupDev),
+    createHooks: planHooks(config.hooks?.createContainer),
+    runtimeHooks: Boolean(config.hooks?.prestart?.length || config.hooks?.createRuntime?.length),
+    createState: "{}",
     fds: input.fds,
   };
 }
@@ -226,7 +224,7 @@ export interface Grantable {
   bounding: bigint;
 }
 
-function planProcess(input: PlanInput): ProcessPlan {
+function planProcess(input: PlanInput, setupDev: boolean): ProcessPlan {
   const p = input.config.process;
   if (!p) throw new PlanError("process: required to create a container");
   const c = p.capabilities;
@@ -250,7 +248,23 @@ function planProcess(input: PlanInput): ProcessPlan {
     noNewPrivileges: p.noNewPrivileges === true,
     seccomp: input.seccomp,
     preserveFds: input.preserveFds,
-    console: input.console ? { rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0 } : null,
+    // /dev/console is the pty too, where init made /dev (an empty file for it).
+    console: input.console ? { rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0, bindConsole: setupDev } : null,
     needHome: !env.some((e) => e.startsWith("HOME=")),
+    rlimits: planRlimits(p.rlimits),
+    startHooks: planHooks(input.config.hooks?.startContainer),
+    hookState: "{}",
   };
+}
+
+export function planHooks(hooks: readonly Hook[] | undefined): HookOp[] {
+  return (hooks ?? []).map((h) => ({ path: h.path, args: [...(h.args ?? [])], env: [...(h.env ?? [])], timeout: h.timeout ?? 0 }));
+}
+
+export function planRlimits(rlimits: Process["rlimits"]): RlimitOp[] {
+  return (rlimits ?? []).map((r, i) => {
+    const resource = RLIMIT[r.type];
+    if (resource === undefined) throw new PlanError(`process.rlimits[${i}].type: unknown rlimit "${r.type}"`);
+    return { type: r.type, resource, soft: String(r.soft), hard: String(r.hard) };
+  });
 }

@@ -113,7 +113,7 @@ describe("planInit", () => {
 
   test("rlimits keep their full 64-bit range and unknown types are refused", () => {
     const c = config({ process: { cwd: "/", args: ["sh"], user: { uid: 0, gid: 0 }, rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }] } });
-    expect(planInit(input(c)).rlimits).toEqual([{ type: "RLIMIT_NOFILE", resource: 7, soft: "1024", hard: "4096" }]);
+    expect(planInit(input(c)).process.rlimits).toEqual([{ type: "RLIMIT_NOFILE", resource: 7, soft: "1024", hard: "4096" }]);
     const bad = config({ process: { cwd: "/", args: ["sh"], user: { uid: 0, gid: 0 }, rlimits: [{ type: "RLIMIT_TEST", soft: 1, hard: 1 }] } });
     expect(() => planInit(input(bad))).toThrow('unknown rlimit "RLIMIT_TEST"');
   });
@@ -127,7 +127,7 @@ describe("planInit", () => {
 
   test("a terminal takes the console size; the session keyring is per container unless --no-new-keyring", () => {
     const c = config({ process: { cwd: "/", args: ["sh"], user: { uid: 0, gid: 0 }, terminal: true, consoleSize: { height: 40, width: 120 } } });
-    expect(planInit(input(c, { console: true })).process.console).toEqual({ rows: 40, cols: 120 });
+    expect(planInit(input(c, { console: true })).process.console).toEqual({ rows: 40, cols: 120, bindConsole: true });
     expect(planInit(input(config())).sessionKeyring).toBe("_ses.c1");
     expect(planInit(input(config(), { noNewKeyring: true })).sessionKeyring).toBeNull();
   });

@@ -1,16 +1,16 @@
-// `run`: create and start. In the foreground the enter stage stays the container's parent and
-// exits with its status; signals sent to tsrun are passed on to the container's process.
+// `run`: create and start. In the foreground the enter stage stays the container's parent (and
+// relays its terminal, if it has one) and exits with its status; signals sent to tsrun are
+// passed on to the container's process.
 import type { Sys } from "../sys/sys.ts";
 import { type CreateOptions, createContainer } from "./create.ts";
-import { destroy } from "./delete.ts";
-import { startContainer } from "./start.ts";
+import { destroy, poststop } from "./delete.ts";
+import { poststart, startContainer } from "./start.ts";
 import { StateStore } from "./state.ts";
 
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
+const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
 
 export async function runContainer(sys: Sys, o: CreateOptions, keep: boolean): Promise<number> {
   const created = await createContainer(sys, o);
-  const store = new StateStore(o.root);
   if (!o.foreground) {
     await startContainer(sys, o.root, o.id);
     return 0;
@@ -27,8 +27,19 @@ export async function runContainer(sys: Sys, o: CreateOptions, keep: boolean): P
     process.on(sig, h);
     return [sig, h] as const;
   });
+  let failed: unknown;
+  try {
+    await poststart(sys, created.state);
+  } catch (e) {
+    failed = e;
+  }
   const status = await created.enter.exited;
   for (const [sig, h] of handlers) process.off(sig, h);
-  if (!keep) destroy(sys, store, created.state);
+  if (!keep) {
+    destroy(sys, new StateStore(o.root), created.state);
+    await poststop(created.state, o.warn);
+  }
+  if (failed) throw failed;
   return status;
 }
+

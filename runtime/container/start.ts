@@ -1,35 +1,69 @@
 // `start`: release the container's pid 1 from the exec fifo. Opening the fifo for reading is
-// what lets the exec stage's blocking open for writing return.
+// what lets the exec stage's blocking open for writing return; the exec stage then runs the
+// startContainer hooks and writes its verdict: FIFO_OK just before execve, or FIFO_FAILED and
+// the error.
 import { unlinkSync } from "node:fs";
+import { decodeError } from "../sys/channel.ts";
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLHUP, POLLIN } from "../sys/constants.ts";
+import { describe } from "../sys/errors.ts";
+import { hookState, runHooks } from "../sys/hooks.ts";
+import { FIFO_FAILED, FIFO_OK } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
-import { ContainerError, StateStore, statusOf } from "./state.ts";
+import { stop } from "./delete.ts";
+import { nativeMessage } from "./stages.ts";
+import { type ContainerState, ContainerError, StateStore, statusOf } from "./state.ts";
 
 export async function startContainer(sys: Sys, root: string, id: string): Promise<void> {
   const store = new StateStore(root);
   const lock = store.lock(sys, id);
+  let state: ContainerState;
   try {
     trace("locked");
-    const state = store.read(id);
+    state = store.read(id);
     const status = statusOf(store, state);
     if (status !== "created") throw new ContainerError(`cannot start container "${id}": it is ${status}, not created`);
-    // O_NONBLOCK: the open must not wait for a writer; poll below waits for the byte instead,
-    // or for the process to die (a pidfd polls readable when it exits), so nothing hangs.
-    const fifo = sys.openat(-100, store.fifo(id), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    const pidfd = sys.pidfdOpen(state.pid);
-    try {
-      const ready = sys.poll([{ fd: fifo, events: POLLIN }, { fd: pidfd, events: POLLIN }], -1)!;
-      const buf = new Uint8Array(1);
-      if (!(ready[0]! & (POLLIN | POLLHUP)) || sys.read(fifo, buf) !== 1)
-        throw new ContainerError(`cannot start container "${id}": its process exited before it could start`);
-    } finally {
-      sys.close(fifo);
-      sys.close(pidfd);
-    }
+    release(sys, store, state);
     trace("released");
-    unlinkSync(store.fifo(id));
   } finally {
     sys.close(lock);
+  }
+  await poststart(sys, state);
+}
+
+function release(sys: Sys, store: StateStore, state: ContainerState): void {
+  // O_NONBLOCK: the open must not wait for a writer; poll waits for the verdict instead, or for
+  // the process to die (a pidfd polls readable when it exits), so nothing hangs.
+  const fifo = sys.openat(-100, store.fifo(state.id), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  const pidfd = sys.pidfdOpen(state.pid);
+  try {
+    const ready = sys.poll([{ fd: fifo, events: POLLIN }, { fd: pidfd, events: POLLIN }], -1)!;
+    const buf = new Uint8Array(4096);
+    const n = ready[0]! & (POLLIN | POLLHUP) ? sys.read(fifo, buf) : 0;
+    if (n > 0 && buf[0] === FIFO_FAILED) {
+      const { errno, op } = decodeError(buf.subarray(1, n));
+      throw new ContainerError(`start container "${state.id}": ${nativeMessage(errno, op)}`);
+    }
+    if (n < 1 || buf[0] !== FIFO_OK) throw new ContainerError(`cannot start container "${state.id}": its process exited before it could start`);
+  } finally {
+    sys.close(fifo);
+    sys.close(pidfd);
+    // Released or dead, it is no longer "created".
+    unlinkSync(store.fifo(state.id));
+  }
+}
+
+/**
+ * poststart hooks, after the process started and before `start` (or `run`) returns. A failing
+ * one stops the container and fails the command (runtime-spec 1.3, lifecycle step 9).
+ */
+export async function poststart(sys: Sys, state: ContainerState): Promise<void> {
+  const hooks = state.config.hooks?.poststart;
+  if (!hooks?.length) return;
+  try {
+    await runHooks("poststart", hooks, hookState(state.id, "running", state.pid, state.bundle, state.config));
+  } catch (e) {
+    await stop(sys, state);
+    throw new ContainerError(`start container "${state.id}": ${describe(e)}; the container was stopped`);
   }
 }

@@ -3,6 +3,7 @@
 // stage, which waits for `start` and executes the container's process.
 import { readFileSync } from "node:fs";
 import { Channel, frameJSON } from "../sys/channel.ts";
+import { runHooks } from "../sys/hooks.ts";
 import {
   AT_FDCWD,
   CLONE_NEWCGROUP,
@@ -21,11 +22,11 @@ import { LinuxSys } from "../sys/linux.ts";
 import { writeProc } from "../sys/proc.ts";
 import { Msg } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
-import { encodeExecPlan } from "./exec_plan.ts";
+import { encodeExecPlan } from "../sys/exec_plan.ts";
 import { IN_ROOT, mkdirAllIn } from "./paths.ts";
 import { enterRoot, finishRootfs, maskPaths, prepareRootfs, readonlyPaths } from "./rootfs.ts";
 
-export function initMain(syncFd: number): never {
+export async function initMain(syncFd: number): Promise<never> {
   const sys = new LinuxSys();
   const chan = new Channel(sys, syncFd);
   let plan: InitPlan;
@@ -36,7 +37,7 @@ export function initMain(syncFd: number): never {
     process.exit(1);
   }
   try {
-    runInit(sys, plan, chan);
+    return await runInit(sys, plan, chan);
   } catch (e) {
     try {
       chan.sendError(describe(e));
@@ -47,7 +48,7 @@ export function initMain(syncFd: number): never {
   }
 }
 
-function runInit(sys: Sys, plan: InitPlan, chan: Channel): never {
+async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> {
   // The host moves this process into the container's cgroup while this one sets up the rootfs;
   // JOINED says it is done. Awaited before the cgroup namespace is made (its root is the cgroup
   // at that moment) and before the exec stage.
@@ -70,6 +71,18 @@ function runInit(sys: Sys, plan: InitPlan, chan: Channel): never {
   const proc = detachedProc(sys);
   const readMountinfo = () => readFileSync("/proc/self/mountinfo", "utf8");
   const { root, deferred } = prepareRootfs(sys, plan, readMountinfo, join);
+  if (plan.runtimeHooks || plan.createHooks.length) {
+    // Hooks see the container in its cgroup; and JOINED must be read before HOOK_DONE.
+    join();
+    if (plan.runtimeHooks) {
+      chan.send(Msg.HOOK, new TextEncoder().encode("createRuntime"));
+      const f = chan.recv();
+      if (f.type !== Msg.HOOK_DONE) throw new Error(`protocol: expected HOOK_DONE, got message ${f.type}`);
+    }
+    // createContainer: in the container's namespaces, before pivot_root, from the rootfs (runc).
+    process.chdir(plan.rootfs);
+    await runHooks("createContainer", plan.createHooks, plan.createState);
+  }
   const newRoot = enterRoot(sys, root, plan, plan.noPivot ? readMountinfo() : "");
   sys.close(root);
   // A missing cwd is created (runc does), inside the root and before it may turn read-only.
@@ -87,18 +100,10 @@ function runInit(sys: Sys, plan: InitPlan, chan: Channel): never {
   }
   readonlyPaths(sys, newRoot, plan.readonlyPaths);
   maskPaths(sys, newRoot, plan.maskedPaths);
-  for (const r of plan.rlimits) {
-    try {
-      sys.prlimit(r.resource, BigInt(r.soft), BigInt(r.hard));
-    } catch (e) {
-      const hint = hasCode(e, "EPERM") ? " (raising a hard limit needs CAP_SYS_RESOURCE)" : "";
-      throw wrap(`process.rlimits ${r.type} (soft ${r.soft}, hard ${r.hard})${hint}`, e);
-    }
-  }
 
   join();
   const env = plan.process.needHome ? [...plan.process.env, `HOME=${homeOf(sys, newRoot, plan.process.uid)}`] : plan.process.env;
-  const bytes = encodeExecPlan({ ...plan.process, env }, plan.fds, proc);
+  const bytes = encodeExecPlan({ ...plan.process, env }, { sync: plan.fds.sync, fifo: plan.fds.fifo, proc, console: plan.fds.console });
   const planFd = sys.memfdCreate("tsrun-exec-plan", 0);
   for (let at = 0; at < bytes.byteLength; ) at += sys.write(planFd, bytes.subarray(at));
 

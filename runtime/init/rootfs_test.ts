@@ -64,7 +64,6 @@ function plan(over: Partial<InitPlan> = {}): InitPlan {
     sysctl: [],
     hostname: null,
     domainname: null,
-    rlimits: [],
     sessionKeyring: null,
     process: {
       args: ["sh"],
@@ -80,7 +79,13 @@ function plan(over: Partial<InitPlan> = {}): InitPlan {
       preserveFds: 0,
       console: null,
       needHome: false,
+      rlimits: [],
+      startHooks: [],
+      hookState: "{}",
     },
+    createHooks: [],
+    runtimeHooks: false,
+    createState: "{}",
     fds: { sync: 3, helper: 4, fifo: -1, console: -1 },
     ...over,
   };

@@ -46,6 +46,14 @@ export interface DeviceOp {
   gid: number;
 }
 
+export interface HookOp {
+  path: string;
+  args: string[];
+  env: string[];
+  /** seconds; 0 = none */
+  timeout: number;
+}
+
 export interface RlimitOp {
   type: string;
   resource: number;
@@ -68,8 +76,14 @@ export interface ProcessPlan {
   noNewPrivileges: boolean;
   seccomp: { flags: number; program: string; early: boolean } | null;
   preserveFds: number;
+  /** Applied by the exec stage while still root. */
+  rlimits: RlimitOp[];
+  /** startContainer hooks, run by the exec stage inside the container before execve. */
+  startHooks: HookOp[];
+  /** The state JSON those hooks get on stdin (filled in by the host once the pid is known). */
+  hookState: string;
   /** Make a pty inside the container and send its master to the console socket. */
-  console: { rows: number; cols: number } | null;
+  console: { rows: number; cols: number; bindConsole: boolean } | null;
   /** HOME is looked up in the container's /etc/passwd when the env lacks it (runc). */
   needHome: boolean;
 }
@@ -97,9 +111,14 @@ export interface InitPlan {
   sysctl: [string, string][];
   hostname: string | null;
   domainname: string | null;
-  rlimits: RlimitOp[];
   /** Name of a fresh session keyring to join, or null for --no-new-keyring. */
   sessionKeyring: string | null;
   process: ProcessPlan;
+  /** createContainer hooks, run by init in the container's namespaces before pivot_root. */
+  createHooks: HookOp[];
+  /** Ask the host to run prestart and createRuntime hooks (HOOK frame) before those. */
+  runtimeHooks: boolean;
+  /** The state JSON createContainer hooks get ("creating"), filled in by the host. */
+  createState: string;
   fds: { sync: number; helper: number; fifo: number; console: number };
 }

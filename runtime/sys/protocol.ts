@@ -65,6 +65,10 @@ export const Enter = {
   STAY: 8,
   /** the child becomes uid/gid 0 of its user namespace; u32 1 = also setgroups(0, NULL). */
   BECOME_ROOT: 9,
+  /** u32 fd of our end of the console socketpair: receive the pty master the exec stage makes
+   * and relay it to our stdio (a terminal in the foreground); u32 fd of the child's end, which
+   * the enter stage closes after the fork. */
+  RELAY: 10,
 } as const;
 
 /** Records of the exec plan (init or host → exec stage). */
@@ -95,7 +99,19 @@ export const Exec = {
   SETSID: 15,
   /** u32 fd of the sync socket for READY and ERROR. */
   SYNC: 16,
+  /** u32 resource, u32 zero, u64 soft, u64 hard, then the rlimit's name: setrlimit while root. */
+  RLIMIT: 17,
+  /** A startContainer hook: u32 timeout (s, 0 = none), u32 argc, u32 envc, then NUL-terminated
+   * path, args, env. Run after `start` released the process, before execve. */
+  HOOK: 18,
+  /** The state JSON the hooks get on stdin. */
+  HOOK_STATE: 19,
 } as const;
+
+/** First byte the exec stage writes to the exec fifo: the process will run, or the start failed
+ * (followed by an ERROR payload: i32 errno, text). */
+export const FIFO_OK = 0x30; // "0", as runc writes it
+export const FIFO_FAILED = 0x31;
 
 /** Error "ops" the native stages report that the host turns into specific messages. */
 export const NativeOp = {

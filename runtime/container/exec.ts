@@ -1,0 +1,267 @@
+// `exec`: another process in a running container. The same native stages as create, without
+// init: the enter stage joins every namespace of the container (user first, the pid namespace
+// through its fork) from inside the container's cgroup, and its child becomes the exec stage,
+// which drops privileges as the process spec says and executes it. Nothing of the host reaches
+// the process: no fds beyond stdio and the preserved ones, no host cwd, no host binary.
+import type { Subprocess } from "bun";
+import { readFileSync } from "node:fs";
+import type { Process } from "../../spec/schema.ts";
+import { parseProcess } from "../../spec/validate.ts";
+import { Channel } from "../sys/channel.ts";
+import { AT_FDCWD, MFD_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from "../sys/constants.ts";
+import { wrap } from "../sys/errors.ts";
+import { encodeExecPlan } from "../sys/exec_plan.ts";
+import type { ProcessPlan } from "../sys/init_plan.ts";
+import { Enter, Msg, PlanWriter } from "../sys/protocol.ts";
+import type { Sys } from "../sys/sys.ts";
+import { helperMemfd } from "./binaries.ts";
+import { reopenCgroup } from "./cgroup_setup.ts";
+import { compileFilter, grantable } from "./create.ts";
+import { CLONE_FLAG } from "./namespaces.ts";
+import { capMask, planRlimits } from "./plan.ts";
+import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, spawnEnter, Undo } from "./stages.ts";
+import { closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  /** --process FILE; otherwise the container's process with the overrides below. */
+  processFile?: string;
+  args: string[];
+  tty?: boolean;
+  consoleSocket?: string;
+  pidfdSocket?: string;
+  cwd?: string;
+  env: string[];
+  /** "uid[:gid]" */
+  user?: string;
+  additionalGids: number[];
+  caps: string[];
+  noNewPrivs: boolean;
+  apparmor?: string;
+  processLabel?: string;
+  preserveFds: number;
+  /** A sub-cgroup of the container's to put the process in. */
+  cgroup?: string;
+  ignorePaused: boolean;
+  detach: boolean;
+  pidFile?: string;
+  warn(message: string): void;
+}
+
+// runc's order: the user namespace first; then the others; the mount namespace late (a joined
+// mount namespace changes what paths mean), pid last but one (it takes effect at the fork).
+const JOIN = ["user", "ipc", "uts", "network", "cgroup", "time", "pid", "mount"] as const;
+const PROC_NS: Record<string, string> = { network: "net", mount: "mnt", user: "user", ipc: "ipc", uts: "uts", pid: "pid", cgroup: "cgroup", time: "time" };
+
+export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
+  const store = new StateStore(o.root);
+  const state = store.read(o.id);
+  const status = statusOf(store, state);
+  if (status === "stopped") throw new ContainerError(`cannot exec in container "${o.id}": it is stopped`);
+  if (status === "paused" && !o.ignorePaused) throw new ContainerError(`cannot exec in container "${o.id}": it is paused (use --ignore-paused)`);
+  const proc = processSpec(o, state);
+  if (proc.terminal && o.detach && !o.consoleSocket) throw new ContainerError("cannot allocate a tty when tsrun detaches without --console-socket");
+  if (o.consoleSocket && !proc.terminal) throw new ContainerError("cannot use --console-socket without a terminal (--tty)");
+  for (const f of ["apparmorProfile", "selinuxLabel"] as const)
+    if (proc[f]) throw new ContainerError(`process.${f}: not supported by tsrun yet`);
+
+  const undo = new Undo();
+  const fds: number[] = [];
+  const keep = <T extends number>(fd: T) => (fds.push(fd), fd);
+  let enter: Subprocess | undefined;
+  try {
+    const child = new ChildFds(o.preserveFds);
+    const [hostEnd, childEnd] = sys.socketpair();
+    keep(hostEnd);
+    keep(childEnd);
+    const helper = keep(helperMemfd(sys));
+    let consoleSock = -1;
+    let relay: [number, number] | undefined;
+    if (o.consoleSocket) consoleSock = keep(sys.connectUnix(o.consoleSocket));
+    else if (proc.terminal) {
+      relay = sys.socketpair();
+      keep(relay[0]);
+      consoleSock = keep(relay[1]);
+    }
+    const at = {
+      sync: child.add(childEnd),
+      helper: child.add(helper),
+      console: consoleSock >= 0 ? child.add(consoleSock) : -1,
+      relay: relay ? child.add(relay[0]) : -1,
+      plan: -1,
+    };
+    const plan = await processPlan(sys, state, proc, child.passed, at.console >= 0, o.warn);
+    const planFd = keep(sys.memfdCreate("tsrun-exec-plan", MFD_CLOEXEC));
+    const bytes = encodeExecPlan(plan, { sync: at.sync, fifo: -1, proc: -1, console: at.console });
+    for (let w = 0; w < bytes.byteLength; ) w += sys.write(planFd, bytes.subarray(w));
+    at.plan = child.add(planFd);
+
+    const enterPlan = new PlanWriter();
+    const joined = (state.config.linux?.namespaces ?? []).map((n) => n.type);
+    for (const t of JOIN) {
+      if (!joined.includes(t)) continue;
+      const head = new Uint8Array(4);
+      new DataView(head.buffer).setUint32(0, CLONE_FLAG[t]!, true);
+      enterPlan.bytes(Enter.SETNS, head, new TextEncoder().encode(`/proc/${state.pid}/ns/${PROC_NS[t]}\0`));
+    }
+    if (joined.includes("user")) enterPlan.u32(Enter.BECOME_ROOT, 1);
+    enterPlan.u32(Enter.EXEC_FD, at.helper);
+    for (const a of ["tsrun", "init", String(at.plan)]) enterPlan.str(Enter.ARG, a);
+    if (!o.detach) enterPlan.flag(Enter.STAY);
+    if (relay) enterPlan.u32(Enter.RELAY, at.relay, at.console);
+
+    enter = spawnEnter(child, at.helper, at.sync);
+    const spawned = enter;
+    undo.push("kill the enter stage", () => killQuietly(sys, spawned.pid));
+    for (const fd of [childEnd, ...(relay ?? [])]) {
+      sys.close(fd);
+      fds.splice(fds.indexOf(fd), 1);
+    }
+    // Into the container's cgroup before anything forks, so the process starts there.
+    const cg = reopenCgroup(state.cgroup.layout as never, subCgroup(state.cgroup.paths as never, o.cgroup), []);
+    cg.addProcess(enter.pid);
+    const chan = new Channel(sys, hostEnd);
+    chan.send(Msg.ENTER_PLAN, enterPlan.finish());
+    const pid = await awaitChild(chan, enter, () => {
+      throw new ContainerError("exec: the enter stage asked for id maps, but it only joins namespaces");
+    });
+    undo.push("kill the process", () => killQuietly(sys, pid));
+    await awaitReady(chan, async () => {
+      throw new ContainerError("exec: unexpected hook request");
+    });
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
+    for (const fd of fds) closeQuietly(sys, fd);
+    fds.length = 0;
+    if (o.detach) return 0;
+    return await forwardUntilExit(enter, pid);
+  } catch (err) {
+    undo.run();
+    for (const fd of fds) closeQuietly(sys, fd);
+    if (enter) await enter.exited;
+    throw wrap(`exec in container "${o.id}"`, err);
+  }
+}
+
+const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
+
+/** Forwards the signals tsrun gets to pid, and returns the enter stage's status (pid's). */
+export async function forwardUntilExit(enter: Subprocess, pid: number): Promise<number> {
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  try {
+    return await enter.exited;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  }
+}
+
+/** The process to run: --process FILE, or the container's own with runc's exec overrides. */
+function processSpec(o: ExecOptions, state: ContainerState): Process {
+  if (o.processFile) {
+    let text: string;
+    try {
+      text = readFileSync(o.processFile, "utf8");
+    } catch (e) {
+      throw new ContainerError(`read --process "${o.processFile}": ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+    const parsed = parseProcess(text, o.processFile);
+    if (!parsed.ok) throw new ContainerError(parsed.errors.join("\n"));
+    return parsed.process;
+  }
+  const base = state.config.process;
+  if (!base) throw new ContainerError("the container has no process to base exec on; use --process");
+  if (o.args.length === 0) throw new ContainerError("exec: no command given (and no --process)");
+  const p: Process = structuredClone(base);
+  p.args = o.args;
+  p.terminal = o.tty === true;
+  p.env = [...(p.env ?? []), ...o.env];
+  if (o.cwd) p.cwd = o.cwd;
+  if (o.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(o.user);
+    if (!m) throw new ContainerError(`--user "${o.user}": want uid[:gid] as numbers`);
+    p.user = { ...p.user, uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : p.user.gid };
+  }
+  if (o.additionalGids.length) p.user = { ...p.user, additionalGids: o.additionalGids };
+  if (o.noNewPrivs) p.noNewPrivileges = true;
+  if (o.apparmor) p.apparmorProfile = o.apparmor;
+  if (o.processLabel) p.selinuxLabel = o.processLabel;
+  if (o.caps.length) {
+    const c = (p.capabilities ??= {});
+    for (const cap of o.caps) {
+      for (const set of ["bounding", "effective", "permitted"] as const) c[set] = [...(c[set] ?? []), cap];
+      // Ambient needs inheritable, which --cap does not give (runc).
+      if (c.inheritable) c.ambient = [...(c.ambient ?? []), cap];
+    }
+  }
+  return p;
+}
+
+async function processPlan(sys: Sys, state: ContainerState, p: Process, passed: number, console: boolean, warn: (m: string) => void): Promise<ProcessPlan> {
+  const g = grantable();
+  const c = p.capabilities;
+  const mask = (set: "bounding" | "effective" | "permitted" | "inheritable" | "ambient") =>
+    capMask(c?.[set], `process.capabilities.${set}`, g, warn).toString();
+  const env = [...(p.env ?? [])];
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeOf(sys, state.pid, p.user.uid)}`);
+  const seccomp = await compileFilter({ ...state.config, process: p }, warn);
+  return {
+    args: p.args ?? [],
+    env,
+    cwd: p.cwd,
+    uid: p.user.uid,
+    gid: p.user.gid,
+    groups: p.user.additionalGids ?? [],
+    umask: p.user.umask ?? 0o022,
+    caps: c ? [mask("bounding"), mask("effective"), mask("permitted"), mask("inheritable"), mask("ambient")] : null,
+    noNewPrivileges: p.noNewPrivileges === true,
+    seccomp,
+    preserveFds: passed,
+    console: console ? { rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0, bindConsole: false } : null,
+    needHome: false,
+    rlimits: planRlimits(p.rlimits),
+    startHooks: [],
+    hookState: "{}",
+  };
+}
+
+/** HOME for uid from the container's /etc/passwd, read through its root ("/" when absent). */
+function homeOf(sys: Sys, pid: number, uid: number): string {
+  let root = -1;
+  let fd = -1;
+  try {
+    root = sys.openat(AT_FDCWD, `/proc/${pid}/root`, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fd = sys.openat2(root, "/etc/passwd", O_RDONLY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    const buf = new Uint8Array(1 << 20);
+    let n = 0;
+    for (let r; n < buf.byteLength && (r = sys.read(fd, buf.subarray(n))) > 0; ) n += r;
+    for (const line of new TextDecoder().decode(buf.subarray(0, n)).split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 6 && f[2] !== "" && Number(f[2]) === uid) return f[5] || "/";
+    }
+  } catch {
+    // no passwd file: "/"
+  } finally {
+    if (fd >= 0) sys.close(fd);
+    if (root >= 0) sys.close(root);
+  }
+  return "/";
+}
+
+function subCgroup(paths: { v1: Record<string, string>; unified?: string }, sub: string | undefined) {
+  if (!sub) return paths;
+  if (sub.includes("..")) throw new ContainerError(`--cgroup "${sub}": must stay inside the container's cgroup`);
+  const join = (d: string) => `${d}/${sub.replace(/^\/+/, "")}`;
+  return { v1: Object.fromEntries(Object.entries(paths.v1).map(([k, v]) => [k, join(v)])), ...(paths.unified ? { unified: join(paths.unified) } : {}) };
+}
+

@@ -1,0 +1,104 @@
+// Which runtimes the driver scenarios run against, and the table of known gaps.
+//
+//   DRIVER_RUNTIMES=tsrun,runc   (default) names or paths; "tsrun" is this repo's bin/tsrun
+//   DRIVER_STRICT=1              a known gap is an ordinary failing test
+//
+// Every scenario asserts the same observable result for every runtime. A scenario listed in
+// GAPS for a runtime still runs: it passes when it fails with the listed error text (the test
+// log shows that text), it fails when it fails differently, and it fails when it passes — then
+// the gap is closed and its line below must go.
+import { test } from "bun:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const REPO = path.resolve(import.meta.dir, "../../..");
+export const STRICT = process.env.DRIVER_STRICT === "1";
+
+export interface Runtime {
+  /** Short name for test titles and GAPS: the binary's basename. */
+  name: string;
+  /** Absolute path; podman and containerd are given exactly this. */
+  path: string;
+}
+
+function resolveRuntime(spec: string): Runtime {
+  let p: string | null;
+  if (spec === "tsrun") p = process.env.TSRUN ?? path.join(REPO, "bin", "tsrun");
+  else if (spec.includes("/")) p = path.resolve(spec);
+  else p = Bun.which(spec);
+  if (p === null || !fs.existsSync(p)) throw new Error(`DRIVER_RUNTIMES: runtime ${JSON.stringify(spec)} not found${spec === "tsrun" ? " (run make)" : ""}`);
+  return { name: path.basename(p), path: p };
+}
+
+export const RUNTIMES: Runtime[] = (process.env.DRIVER_RUNTIMES ?? "tsrun,runc")
+  .split(",")
+  .map((s) => s.trim())
+  .filter((s) => s !== "")
+  .map(resolveRuntime);
+
+interface Gap {
+  runtime: string;
+  /** "<suite> / <scenario title>" prefix. */
+  scenario: string;
+  because: string;
+  /** The error text the scenario fails with while the gap is open. */
+  error: RegExp;
+}
+
+const NOT_YET = (cmd: string): RegExp => new RegExp(`command "${cmd}" is not implemented by tsrun yet`);
+const TMPCOPYUP = /"tmpcopyup" is not supported yet/;
+
+/** Known tsrun gaps (as of the commit these tests were written against). */
+const GAPS: Gap[] = [
+  { runtime: "tsrun", scenario: "podman / run --tmpfs", because: "no tmpcopyup", error: TMPCOPYUP },
+  { runtime: "tsrun", scenario: "podman / run --read-only", because: "no tmpcopyup (podman's read-only tmpfs mounts)", error: TMPCOPYUP },
+  { runtime: "tsrun", scenario: "podman / exec", because: "no exec", error: NOT_YET("exec") },
+  { runtime: "tsrun", scenario: "podman / pause", because: "no pause", error: NOT_YET("pause") },
+  { runtime: "tsrun", scenario: "containerd / task exec", because: "no exec", error: NOT_YET("exec") },
+  { runtime: "tsrun", scenario: "containerd / task ps", because: "no ps", error: NOT_YET("ps") },
+  { runtime: "tsrun", scenario: "containerd / task pause", because: "no pause", error: NOT_YET("pause") },
+];
+
+function gapFor(runtime: Runtime, suite: string, title: string): Gap | undefined {
+  return GAPS.find((g) => g.runtime === runtime.name && `${suite} / ${title}`.startsWith(g.scenario));
+}
+
+/**
+ * Register one scenario for one runtime. `fn` does the work; `cleanup` always runs after it (also
+ * after a failure or a timeout of `fn`) and itself asserts that nothing was left behind.
+ */
+export function scenario(
+  suite: string,
+  runtime: Runtime,
+  title: string,
+  fn: () => Promise<void>,
+  cleanup: () => Promise<void>,
+  timeoutMs = 60_000,
+): void {
+  const gap = STRICT ? undefined : gapFor(runtime, suite, title);
+  const name = gap === undefined ? title : `${title} [known ${runtime.name} gap: ${gap.because}]`;
+  test(
+    name,
+    async () => {
+      let failure: unknown;
+      try {
+        await fn();
+      } catch (e) {
+        failure = e;
+      }
+      // Cleanup failures (leftovers) are real failures, gap or not.
+      await cleanup();
+      if (gap === undefined) {
+        if (failure !== undefined) throw failure;
+        return;
+      }
+      if (failure === undefined) {
+        throw new Error(`known gap "${gap.because}" no longer reproduces on ${runtime.name}: remove it from tests/drivers/lib/runtimes.ts`);
+      }
+      const message = failure instanceof Error ? failure.message : String(failure);
+      if (!gap.error.test(message)) throw failure;
+      console.log(`  known ${runtime.name} gap (${gap.because}): ${message.slice(0, 600)}`);
+    },
+    timeoutMs,
+  );
+}
