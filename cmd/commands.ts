@@ -119,6 +119,67 @@ export const COMMANDS: Command[] = [
     load: () => import("./delete.ts"),
   },
   {
+    name: "pause",
+    usage: "pause <container-id>",
+    summary: "freeze every process of the container",
+    flags: [],
+    args: 1,
+    load: () => import("./pause.ts"),
+  },
+  {
+    name: "resume",
+    usage: "resume <container-id>",
+    summary: "thaw a paused container",
+    flags: [],
+    args: 1,
+    load: () => import("./resume.ts"),
+  },
+  {
+    name: "ps",
+    usage: "ps [command options] <container-id> [ps options]",
+    summary: "list the container's processes",
+    flags: [{ name: "format", alias: "f", type: "string", value: "table|json", help: "output format (default: table, from ps(1))" }],
+    args: [1, Infinity],
+    load: () => import("./ps.ts"),
+  },
+  {
+    name: "events",
+    usage: "events [command options] <container-id>",
+    summary: "stream resource usage and OOM events as JSON lines",
+    flags: [
+      { name: "interval", type: "string", value: "DURATION", help: "time between stats (default: 5s)" },
+      { name: "stats", type: "bool", help: "print the stats once and exit" },
+    ],
+    args: 1,
+    load: () => import("./events.ts"),
+  },
+  {
+    name: "update",
+    usage: "update [command options] <container-id>",
+    summary: "change the container's resource limits",
+    flags: [
+      { name: "resources", alias: "r", type: "string", value: "FILE", help: "linux.resources JSON from FILE (- for stdin)" },
+      { name: "blkio-weight", type: "string", value: "N", help: "block IO weight (10-1000)" },
+      { name: "cpu-period", type: "string", value: "US", help: "CPU CFS period" },
+      { name: "cpu-quota", type: "string", value: "US", help: "CPU CFS quota" },
+      { name: "cpu-share", type: "string", value: "N", help: "CPU shares" },
+      { name: "cpu-rt-period", type: "string", value: "US", help: "realtime period" },
+      { name: "cpu-rt-runtime", type: "string", value: "US", help: "realtime runtime" },
+      { name: "cpuset-cpus", type: "string", value: "LIST", help: "CPUs to use" },
+      { name: "cpuset-mems", type: "string", value: "LIST", help: "memory nodes to use" },
+      { name: "kernel-memory", type: "string", value: "SIZE", help: "kernel memory limit", ignored: true },
+      { name: "kernel-memory-tcp", type: "string", value: "SIZE", help: "kernel TCP memory limit", ignored: true },
+      { name: "memory", type: "string", value: "SIZE", help: "memory limit" },
+      { name: "memory-reservation", type: "string", value: "SIZE", help: "memory soft limit" },
+      { name: "memory-swap", type: "string", value: "SIZE", help: "memory plus swap limit" },
+      { name: "pids-limit", type: "string", value: "N", help: "maximum number of pids" },
+      { name: "l3-cache-schema", type: "string", value: "SCHEMA", help: "Intel RDT L3 cache schema (refused: no RDT support)" },
+      { name: "mem-bw-schema", type: "string", value: "SCHEMA", help: "Intel RDT memory bandwidth schema (refused: no RDT support)" },
+    ],
+    args: 1,
+    load: () => import("./update.ts"),
+  },
+  {
     name: "list",
     usage: "list [command options]",
     summary: "list containers under --root",
@@ -152,4 +213,4 @@ export const COMMANDS: Command[] = [
 ];
 
 /** runc commands tsrun does not have yet: a clear error rather than "unknown command". */
-export const NOT_YET = ["ps", "pause", "resume", "events", "update", "features", "checkpoint", "restore"];
+export const NOT_YET = ["features", "checkpoint", "restore"];

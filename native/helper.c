@@ -657,10 +657,10 @@ static int exec_stage(int plan_fd) {
   }
   for (int i = 0; i < nhooks; i++) run_hook(&hooks[i], hook_state);
   if (w >= 0) {
+    // The write end stays open (O_CLOEXEC) through seccomp and execve: `start` sees it close
+    // when the process is really executing, or reads the error if that fails.
     char ok = FIFO_OK;
     if (write(w, &ok, 1) != 1) die(errno, "write exec fifo");
-    close(w);
-    fifo_report = -1;
   } else {
     put_frame(MSG_READY, NULL, 0);
   }

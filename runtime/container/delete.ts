@@ -7,7 +7,7 @@ import { describe, hasCode } from "../sys/errors.ts";
 import { hookState, runHooks } from "../sys/hooks.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
-import { reopenCgroup } from "./cgroup_setup.ts";
+import { cgroupOf } from "./cgroup_ops.ts";
 import { killQuietly, waitGone } from "./stages.ts";
 import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
 
@@ -54,19 +54,17 @@ export async function poststop(state: ContainerState, warn: (m: string) => void)
   }
 }
 
-/** SIGKILL to everything in the container's cgroup, then wait for pid 1 to be gone. */
+/** SIGKILL to everything in the container's cgroup (thawed if paused), then wait for pid 1 to be gone. */
 export async function stop(sys: Sys, state: ContainerState): Promise<void> {
-  const cg = reopenCgroup(state.cgroup.layout as never, state.cgroup.paths as never, state.cgroup.created);
   killQuietly(sys, state.pid);
-  for (const pid of cg.pids()) killQuietly(sys, pid);
+  cgroupOf(state).killAll(SIGNALS.SIGKILL!, (pid, sig) => sys.kill(pid, sig));
   await waitGone(sys, state.pid);
-  void SIGNALS;
 }
 
 export function destroy(sys: Sys, store: StateStore, state: ContainerState): void {
-  const cg = reopenCgroup(state.cgroup.layout as never, state.cgroup.paths as never, state.cgroup.created);
-  // Processes that escaped pid 1's death (no pid namespace) would keep the cgroup busy.
-  for (const pid of cg.pids()) killQuietly(sys, pid);
+  const cg = cgroupOf(state);
+  // Processes that outlived pid 1 (no pid namespace) would keep the cgroup busy.
+  if (cg.pids().length) cg.killAll(SIGNALS.SIGKILL!, (pid, sig) => sys.kill(pid, sig));
   cg.destroy();
   // Without a mount namespace the container's mounts live in the host's, under the rootfs.
   if (!(state.config.linux?.namespaces ?? []).some((n) => n.type === "mount")) {

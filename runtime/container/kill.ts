@@ -1,7 +1,7 @@
 // `kill`: a signal to the container's pid 1, or with --all to every process in its cgroup.
 import { SIGNALS, SIGRTMAX, SIGRTMIN } from "../sys/constants.ts";
 import type { Sys } from "../sys/sys.ts";
-import { reopenCgroup } from "./cgroup_setup.ts";
+import { cgroupOf } from "./cgroup_ops.ts";
 import { ContainerError, StateStore, statusOf } from "./state.ts";
 
 /** "KILL", "SIGKILL", "kill", "9", "RTMIN+3" → a signal number, as runc accepts them. */
@@ -30,14 +30,8 @@ export function killContainer(sys: Sys, root: string, id: string, signal: number
     const state = store.read(id);
     const status = statusOf(store, state);
     if (all) {
-      const cg = reopenCgroup(state.cgroup.layout as never, state.cgroup.paths as never, state.cgroup.created);
-      for (const pid of cg.pids()) {
-        try {
-          sys.kill(pid, signal);
-        } catch {
-          // gone meanwhile
-        }
-      }
+      // Every process in the cgroup, frozen meanwhile so none can fork away (runc's way).
+      cgroupOf(state).killAll(signal, (pid, sig) => sys.kill(pid, sig));
       return;
     }
     // Only a live pid 1 that is still ours (start time checked) is signalled: never a reused pid.

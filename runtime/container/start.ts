@@ -5,7 +5,7 @@
 import { unlinkSync } from "node:fs";
 import { decodeError } from "../sys/channel.ts";
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLHUP, POLLIN } from "../sys/constants.ts";
-import { describe } from "../sys/errors.ts";
+import { describe, hasCode } from "../sys/errors.ts";
 import { hookState, runHooks } from "../sys/hooks.ts";
 import { FIFO_FAILED, FIFO_OK } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
@@ -37,19 +37,38 @@ function release(sys: Sys, store: StateStore, state: ContainerState): void {
   const fifo = sys.openat(-100, store.fifo(state.id), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   const pidfd = sys.pidfdOpen(state.pid);
   try {
-    const ready = sys.poll([{ fd: fifo, events: POLLIN }, { fd: pidfd, events: POLLIN }], -1)!;
+    // The verdict byte, then EOF once execve has closed the write end: only then has the
+    // container's process really been executed (what poststart hooks may rely on). An error
+    // after the verdict (seccomp, execve) arrives before that EOF.
+    const got: number[] = [];
     const buf = new Uint8Array(4096);
-    const n = ready[0]! & (POLLIN | POLLHUP) ? sys.read(fifo, buf) : 0;
-    if (n > 0 && buf[0] === FIFO_FAILED) {
-      const { errno, op } = decodeError(buf.subarray(1, n));
+    for (;;) {
+      const ready = sys.poll([{ fd: fifo, events: POLLIN }, { fd: pidfd, events: POLLIN }], -1)!;
+      const n = ready[0]! & (POLLIN | POLLHUP) ? readSome(sys, fifo, buf) : 0;
+      if (n > 0) got.push(...buf.subarray(0, n));
+      if (n === 0) break;
+    }
+    const failed = got.indexOf(FIFO_FAILED);
+    if (failed >= 0) {
+      const { errno, op } = decodeError(Uint8Array.from(got.slice(failed + 1)));
       throw new ContainerError(`start container "${state.id}": ${nativeMessage(errno, op)}`);
     }
-    if (n < 1 || buf[0] !== FIFO_OK) throw new ContainerError(`cannot start container "${state.id}": its process exited before it could start`);
+    if (got[0] !== FIFO_OK) throw new ContainerError(`cannot start container "${state.id}": its process exited before it could start`);
   } finally {
     sys.close(fifo);
     sys.close(pidfd);
     // Released or dead, it is no longer "created".
     unlinkSync(store.fifo(state.id));
+  }
+}
+
+/** read(2) of a non-blocking fifo: 0 at EOF, -1 when nothing is there yet. */
+function readSome(sys: Sys, fd: number, buf: Uint8Array): number {
+  try {
+    return sys.read(fd, buf);
+  } catch (e) {
+    if (hasCode(e, "EAGAIN")) return -1;
+    throw e;
   }
 }
 

@@ -20,7 +20,7 @@ export interface ContainerState {
   owner: string;
   annotations?: Record<string, string>;
   config: Spec;
-  cgroup: { paths: Record<string, string>; created: string[]; layout: unknown };
+  cgroup: { paths: { v1: Record<string, string>; unified?: string }; created: string[]; layout: unknown };
   systemdCgroup: boolean;
   rootless: boolean;
 }
@@ -118,10 +118,11 @@ export function statusOf(store: StateStore, state: ContainerState): Status {
   return "running";
 }
 
+// Read straight from the files rather than through the cgroup module: `state` stays light.
 function isFrozen(state: ContainerState): boolean {
-  const v1 = state.cgroup.paths["freezer"];
+  const v1 = state.cgroup.paths.v1["freezer"];
   if (v1) return readText(`${v1}/freezer.state`).trim() === "FROZEN";
-  const v2 = state.cgroup.paths[""];
+  const v2 = state.cgroup.paths.unified;
   if (v2) return /^frozen 1$/m.test(readText(`${v2}/cgroup.events`));
   return false;
 }

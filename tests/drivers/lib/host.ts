@@ -70,6 +70,12 @@ export function cgroupFile(controller: string, rel: string, v1: string, v2: stri
   return fs.readFileSync(file, "utf8").trim();
 }
 
+/** "FROZEN" or "THAWED": the v1 freezer's state, or the v2 cgroup.events "frozen" flag. */
+export function freezerState(rel: string): string {
+  if (!isCgroup2Only()) return cgroupFile("freezer", rel, "freezer.state", "");
+  return /^frozen 1$/m.test(fs.readFileSync(path.join(CGROUP_ROOT, rel, "cgroup.events"), "utf8")) ? "FROZEN" : "THAWED";
+}
+
 /** Sub-cgroups of `rel` (names), in any hierarchy. */
 export function cgroupChildren(rel: string): string[] {
   const names = new Set<string>();
@@ -93,7 +99,7 @@ export function cgroupPids(dir: string): number[] {
 
 /** Remove cgroup `rel` and all below it in every hierarchy, killing what is still inside. */
 export async function removeCgroupTree(rel: string): Promise<void> {
-  if (!/^\/tsrun-drv-[0-9a-f]+$/.test(rel)) throw new Error(`refusing to remove cgroup ${rel}`);
+  if (!/^\/tsrun-drv-[0-9a-f]+(\/[^/]+)*$/.test(rel) || rel.split("/").some((c) => c === "." || c === "..")) throw new Error(`refusing to remove cgroup ${rel}`);
   for (const top of cgroupDirsOf(rel)) {
     const dirs: string[] = [];
     const walk = (d: string): void => {

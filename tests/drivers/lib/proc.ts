@@ -4,6 +4,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+/** tests/drivers/lib/pty.py: runs a command on a fresh pty, for the -t scenarios. */
+export const PTY = path.join(import.meta.dir, "pty.py");
+
+/** `argv` run on a 40x100 pty when `tty`. */
+export function onPty(argv: string[], tty: boolean | undefined): string[] {
+  return tty === true ? ["python3", PTY, "40", "100", "--", ...argv] : argv;
+}
+
 export interface Result {
   argv: string[];
   /** Exit status, or null when killed by a signal. */
