@@ -6,11 +6,19 @@ CC      ?= gcc
 PREFIX  ?= /usr/local
 SOURCES := $(shell find cmd runtime spec -name '*.ts' -not -name '*_test.ts' 2>/dev/null)
 
-.PHONY: all test unit typecheck conformance conformance-runc demo bench install clean
+.PHONY: all deps test-deps test unit typecheck conformance conformance-runc drivers test-cgroup2 demo bench install clean
 
 all: bin/tsrun
 
-node_modules/.bin/bun: package.json package-lock.json
+# Debian packages the build needs (installed when missing; needs root then).
+deps:
+	@scripts/deps.sh build
+
+# … and what the tests drive: runc, crun, podman, containerd, qemu, a Debian kernel.
+test-deps: deps
+	@scripts/deps.sh test
+
+node_modules/.bin/bun: package.json package-lock.json | deps
 	npm ci --no-audit --no-fund
 	touch $@
 
@@ -19,7 +27,7 @@ native/build/protocol.h: runtime/sys/protocol.ts scripts/gen-protocol-h.ts node_
 	$(BUN) scripts/gen-protocol-h.ts $@
 
 # Static: the exec stage runs inside the container's root, where the host's libc is not.
-native/build/tsrun-helper: native/helper.c native/build/protocol.h
+native/build/tsrun-helper: native/helper.c native/build/protocol.h | deps
 	$(CC) -static -Os -Wall -Wextra -Werror -Inative/build -o $@ native/helper.c
 	strip $@
 
@@ -36,15 +44,25 @@ typecheck: native/build/tsrun-helper spec/generated/config_validator.js
 unit: native/build/tsrun-helper spec/generated/config_validator.js
 	$(BUN) test spec runtime cmd
 
+# The black-box suite, against tsrun and against runc (every case must pass on both, or be a
+# documented runc deviation).
 conformance: bin/tsrun
-	RUNTIME=$(CURDIR)/bin/tsrun $(BUN) test --timeout 60000 conformance
+	RUNTIME=$(CURDIR)/bin/tsrun conformance/run.sh --timeout 60000
 
-conformance-runc:
-	RUNTIME=$$(command -v runc) $(BUN) test --timeout 60000 conformance
+conformance-runc: node_modules/.bin/bun
+	RUNTIME=$$(command -v runc) conformance/run.sh --timeout 60000
 
-test: all typecheck unit conformance conformance-runc
+# podman and containerd driving tsrun and runc.
+drivers: bin/tsrun
+	tests/drivers/run.sh
 
-demo: bin/tsrun
+# Pure cgroup v2, on Debian's kernel under qemu.
+test-cgroup2: bin/tsrun
+	tests/cgroup2/run.sh
+
+test: test-deps all typecheck unit conformance conformance-runc drivers test-cgroup2
+
+demo: deps bin/tsrun
 	./scripts/demo.sh
 
 bench: bin/tsrun

@@ -80,8 +80,8 @@ try {
     runtimes.push({ name: "crun", argv: (a) => nsenter(["crun", "--root", join(root, "crun"), ...a]), overheadMs: overhead });
   }
 
-  const samples = new Map<string, { run: number[]; cycle: number[]; rss: number[] }>();
-  for (const r of runtimes) samples.set(r.name, { run: [], cycle: [], rss: [] });
+  const samples = new Map<string, { run: number[]; cycle: number[]; rss: number[]; create: number[]; start: number[]; delete: number[] }>();
+  for (const r of runtimes) samples.set(r.name, { run: [], cycle: [], rss: [], create: [], start: [], delete: [] });
   for (let i = 0; i < ROUNDS; i++) {
     for (const r of runtimes) {
       const s = samples.get(r.name)!;
@@ -92,18 +92,25 @@ try {
       if (i < 5) s.rss.push(rssKb(Number(readFileSync(join(root, `${r.name}.pid`), "utf8"))));
       const started = timeIt(r.argv(["start", id]));
       waitStopped(r, id);
-      s.cycle.push(created + started + timeIt(r.argv(["delete", id])) - 3 * r.overheadMs);
+      const deleted = timeIt(r.argv(["delete", id]));
+      s.create.push(created - r.overheadMs);
+      s.start.push(started - r.overheadMs);
+      s.delete.push(deleted - r.overheadMs);
+      s.cycle.push(created + started + deleted - 3 * r.overheadMs);
     }
   }
 
   const base = samples.get("tsrun")!;
-  const rows = [["runtime", "run (ms)", "create+start+delete (ms)", "waiting pid 1 RSS (kB)", "tsrun/this run", "tsrun/this cycle"]];
+  const rows = [["runtime", "run (ms)", "create+start+delete (ms)", "create", "start", "delete", "waiting pid 1 RSS (kB)", "tsrun/this run", "tsrun/this cycle"]];
   for (const r of runtimes) {
     const s = samples.get(r.name)!;
     rows.push([
       r.name,
       median(s.run).toFixed(1),
       median(s.cycle).toFixed(1),
+      median(s.create).toFixed(1),
+      median(s.start).toFixed(1),
+      median(s.delete).toFixed(1),
       median(s.rss).toFixed(0),
       (median(base.run) / median(s.run)).toFixed(2),
       (median(base.cycle) / median(s.cycle)).toFixed(2),

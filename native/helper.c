@@ -36,6 +36,9 @@
 
 #include "protocol.h"
 
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -369,13 +372,32 @@ static void setup_console(int sock, unsigned rows, unsigned cols, int bind_conso
   if (slave > 2) close(slave);
 }
 
+// With SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns the notify fd: it goes to the host
+// (SCM_RIGHTS on the sync socket), which hands it to the listener.
 static void install_seccomp(const struct rec *r) {
-  if (r->len < 4 || (r->len - 4) % sizeof(struct sock_filter)) die(EINVAL, "plan: bad seccomp program");
+  if (r->len < 8 || (r->len - 8) % sizeof(struct sock_filter)) die(EINVAL, "plan: bad seccomp program");
   struct sock_fprog prog = {
-      .len = (unsigned short)((r->len - 4) / sizeof(struct sock_filter)),
-      .filter = (struct sock_filter *)(r->data + 4),
+      .len = (unsigned short)((r->len - 8) / sizeof(struct sock_filter)),
+      .filter = (struct sock_filter *)(r->data + 8),
   };
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, rec_u32(r, 0), &prog) < 0) die(errno, "install seccomp filter");
+  uint32_t flags = rec_u32(r, 0);
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (fd < 0) die(errno, "install seccomp filter");
+  if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+    uint32_t head[2] = {MSG_SECCOMP_FD, 0};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof(cbuf));
+    struct iovec iov = {.iov_base = head, .iov_len = sizeof(head)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int nfd = (int)fd;
+    memcpy(CMSG_DATA(c), &nfd, sizeof(int));
+    if (sendmsg(sync_fd, &msg, MSG_NOSIGNAL) < 0) die(errno, "send the seccomp notify fd");
+    close(nfd);
+  }
 }
 
 static void set_caps(const uint64_t caps[5]) {
@@ -544,7 +566,8 @@ static int exec_stage(int plan_fd) {
   const char *cwd = NULL;
   uid_t uid = 0;
   gid_t gid = 0;
-  int have_caps = 0, nnp = 0, seccomp_early = 0, setsid_flag = 0, have_umask = 0;
+  int have_caps = 0, nnp = 0, setsid_flag = 0, have_umask = 0;
+  uint32_t seccomp_when = SECCOMP_WHEN_LATE;
   int fifo_fd = -1, proc_fd = -1, console_fd = -1, bind_console = 0;
   unsigned rows = 0, cols = 0, preserve = 0;
   struct rec rlimits[32], hooks[64];
@@ -567,8 +590,10 @@ static int exec_stage(int plan_fd) {
       have_caps = 1;
       break;
     case EXEC_NO_NEW_PRIVS: nnp = 1; break;
-    case EXEC_SECCOMP: seccomp = r; break;
-    case EXEC_SECCOMP_EARLY: seccomp_early = 1; break;
+    case EXEC_SECCOMP:
+      seccomp = r;
+      seccomp_when = rec_u32(&r, 1);
+      break;
     case EXEC_FIFO: fifo_fd = rec_u32(&r, 0); proc_fd = rec_u32(&r, 1); break;
     case EXEC_PRESERVE_FDS: preserve = rec_u32(&r, 0); break;
     case EXEC_CONSOLE:
@@ -621,7 +646,7 @@ static int exec_stage(int plan_fd) {
 
   // Without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in before the privileges
   // are dropped (the profile must then allow the calls that follow, as with runc).
-  if (seccomp.len && seccomp_early) install_seccomp(&seccomp);
+  if (seccomp.len && seccomp_when == SECCOMP_WHEN_EARLY) install_seccomp(&seccomp);
 
   if (groups.tag) {
     size_t n = groups.len / 4;
@@ -644,6 +669,7 @@ static int exec_stage(int plan_fd) {
 
   char *path = lookup(argv.v[0], envp.v);
 
+  if (seccomp.len && seccomp_when == SECCOMP_WHEN_BEFORE_READY) install_seccomp(&seccomp);
   int w = -1;
   if (fifo_fd >= 0) {
     put_frame(MSG_READY, NULL, 0);
@@ -664,7 +690,7 @@ static int exec_stage(int plan_fd) {
   } else {
     put_frame(MSG_READY, NULL, 0);
   }
-  if (seccomp.len && !seccomp_early) install_seccomp(&seccomp);
+  if (seccomp.len && seccomp_when == SECCOMP_WHEN_LATE) install_seccomp(&seccomp);
   execve(path, argv.v, envp.v);
   die(errno, "execve %s", path);
 }

@@ -1,7 +1,8 @@
 // The two programs the pipeline executes: the native helper (embedded in tsrun, run from a sealed
 // memfd) and tsrun itself (for `tsrun init`).
 import helperPath from "../../native/build/tsrun-helper" with { type: "file" };
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import {
   AT_FDCWD,
   F_ADD_SEALS,
@@ -12,7 +13,15 @@ import {
   MFD_ALLOW_SEALING,
   MFD_CLOEXEC,
   MFD_EXEC,
+  FSCONFIG_CMD_CREATE,
+  FSCONFIG_SET_STRING,
+  FSMOUNT_CLOEXEC,
+  FSOPEN_CLOEXEC,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
   O_CLOEXEC,
+  O_NOFOLLOW,
   O_RDONLY,
 } from "../sys/constants.ts";
 import { hasCode } from "../sys/errors.ts";
@@ -41,8 +50,43 @@ export function helperMemfd(sys: Sys): number {
 /** Whether this is the single-file build (bun build --compile) rather than `bun cmd/main.ts`. */
 export const compiled = Bun.main.startsWith("/$bunfs/");
 
-/** An fd of the tsrun executable and the argv that runs `tsrun <args>` through it. */
-export function selfExec(sys: Sys, args: string[]): { fd: number; argv: string[] } {
-  const fd = sys.openat(AT_FDCWD, process.execPath, O_RDONLY | O_CLOEXEC);
-  return { fd, argv: compiled ? ["tsrun", ...args] : [process.execPath, Bun.main, ...args] };
+/**
+ * An fd of the tsrun executable and the argv that runs `tsrun <args>` through it, for `tsrun
+ * init`, which runs inside the container's namespaces. The fd is opened through a private,
+ * read-only overlay mount that is attached nowhere: /proc/<pid>/exe of init then leads to a file
+ * that nothing can write, so a process sharing the container's pid namespace cannot overwrite
+ * the host's tsrun through it (CVE-2019-5736; runc 1.2 does the same). overlayfs wants a second
+ * layer when it has no upper one: `layer`, a directory of ours that holds no file of that name.
+ */
+export function selfExec(sys: Sys, args: string[], layer: string): { fd: number; argv: string[] } {
+  const argv = compiled ? ["tsrun", ...args] : [process.execPath, Bun.main, ...args];
+  const path = realpathSync(process.execPath);
+  try {
+    return { fd: sealedOverlayOpen(sys, path, layer), argv };
+  } catch (e) {
+    // No overlayfs (or no right to mount it): the file itself, which a container can still
+    // not write while tsrun runs from it (ETXTBSY), and init makes itself non-dumpable at once.
+    if (!hasCode(e, "ENODEV", "EPERM", "EINVAL", "ENOENT")) throw e;
+    return { fd: sys.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC), argv };
+  }
+}
+
+function sealedOverlayOpen(sys: Sys, path: string, layer: string): number {
+  const escape = (p: string) => p.replaceAll("\\", "\\\\").replaceAll(":", "\\:");
+  const fs = sys.fsopen("overlay", FSOPEN_CLOEXEC);
+  let mnt = -1;
+  try {
+    sys.fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", `${escape(dirname(path))}:${escape(layer)}`);
+    try {
+      sys.fsconfig(fs, FSCONFIG_SET_STRING, "xino", "off");
+    } catch {
+      // older kernels: the default is fine
+    }
+    sys.fsconfig(fs, FSCONFIG_CMD_CREATE, null, null);
+    mnt = sys.fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+    return sys.openat(mnt, basename(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  } finally {
+    if (mnt >= 0) sys.close(mnt);
+    sys.close(fs);
+  }
 }

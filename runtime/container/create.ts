@@ -12,7 +12,7 @@ import { hasCode, wrap } from "../sys/errors.ts";
 import { hookState, runHooks } from "../sys/hooks.ts";
 import type { InitPlan, ProcessPlan } from "../sys/init_plan.ts";
 import { openProc, procStat, writeProc } from "../sys/proc.ts";
-import { Msg } from "../sys/protocol.ts";
+import { Msg, SeccompWhen } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
 import { helperMemfd, selfExec } from "./binaries.ts";
@@ -28,6 +28,7 @@ import {
   listenFds,
   sendOrReport,
   sendPidfd,
+  sendToListener,
   spawnEnter,
   Undo,
   waitGone,
@@ -89,7 +90,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     keep(hostEnd);
     keep(childEnd);
     const helper = keep(helperMemfd(sys));
-    const self = selfExec(sys, ["init"]);
+    const self = selfExec(sys, ["init"], store.dir(id));
     keep(self.fd);
     let fifo = -1;
     if (!o.foreground) {
@@ -194,11 +195,14 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     cgroup.addProcess(pid);
     trace("cgroup joined");
     sendOrReport(chan, () => chan.send(Msg.JOINED));
-    await awaitReady(chan, async () => {
-      // prestart (deprecated) and createRuntime: in our namespaces, once the container's exist
-      // and its mounts are made, before pivot_root (init waits for HOOK_DONE).
-      await runHooks("prestart", config.hooks?.prestart, state("creating"));
-      await runHooks("createRuntime", config.hooks?.createRuntime, state("creating"));
+    await awaitReady(chan, {
+      hook: async () => {
+        // prestart (deprecated) and createRuntime: in our namespaces, once the container's exist
+        // and its mounts are made, before pivot_root (init waits for HOOK_DONE).
+        await runHooks("prestart", config.hooks?.prestart, state("creating"));
+        await runHooks("createRuntime", config.hooks?.createRuntime, state("creating"));
+      },
+      seccompFd: (fd) => sendToListener(sys, config.linux!.seccomp!.listenerPath!, fd, pid, config.linux?.seccomp?.listenerMetadata, state("creating")),
     });
 
     trace("ready");
@@ -242,10 +246,11 @@ export async function compileFilter(config: Spec, warn: (m: string) => void): Pr
     nativeArch: process.arch === "arm64" ? "aarch64" : "x86_64",
     debug: (m) => warn(m),
   });
-  if (needsListener) throw new ContainerError("linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported by tsrun yet");
   // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: it goes in before the
-  // capabilities are dropped. With it, as late as possible (right before execve).
-  return { flags, program: Buffer.from(program).toString("base64"), early: config.process?.noNewPrivileges !== true };
+  // capabilities are dropped. With it, as late as possible (right before execve) — unless its
+  // notify fd must still reach the host, which listens until READY.
+  const when = config.process?.noNewPrivileges !== true ? SeccompWhen.EARLY : needsListener ? SeccompWhen.BEFORE_READY : SeccompWhen.LATE;
+  return { flags, program: Buffer.from(program).toString("base64"), when };
 }
 
 export function grantable(): Grantable {

@@ -11,6 +11,7 @@ import { Channel } from "../sys/channel.ts";
 import { AT_FDCWD, MFD_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from "../sys/constants.ts";
 import { wrap } from "../sys/errors.ts";
 import { encodeExecPlan } from "../sys/exec_plan.ts";
+import { hookState } from "../sys/hooks.ts";
 import type { ProcessPlan } from "../sys/init_plan.ts";
 import { Enter, Msg, PlanWriter } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
@@ -19,7 +20,7 @@ import { reopenCgroup } from "./cgroup_setup.ts";
 import { compileFilter, grantable } from "./create.ts";
 import { CLONE_FLAG } from "./namespaces.ts";
 import { capMask, planRlimits } from "./plan.ts";
-import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, spawnEnter, Undo } from "./stages.ts";
+import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, sendToListener, spawnEnter, Undo } from "./stages.ts";
 import { closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
 
 export interface ExecOptions {
@@ -127,8 +128,10 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       throw new ContainerError("exec: the enter stage asked for id maps, but it only joins namespaces");
     });
     undo.push("kill the process", () => killQuietly(sys, pid));
-    await awaitReady(chan, async () => {
-      throw new ContainerError("exec: unexpected hook request");
+    const seccomp = state.config.linux?.seccomp;
+    await awaitReady(chan, {
+      seccompFd: (fd) =>
+        sendToListener(sys, seccomp!.listenerPath!, fd, pid, seccomp?.listenerMetadata, hookState(state.id, "running", state.pid, state.bundle, state.config)),
     });
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);

@@ -8,6 +8,7 @@ import { describe, errnoName, hasCode } from "../sys/errors.ts";
 import { strerror } from "../sys/linux.ts";
 import { Msg, NativeOp } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
+import { SPEC_VERSION } from "../../spec/version.ts";
 import { ContainerError } from "./state.ts";
 
 /**
@@ -87,17 +88,48 @@ export function recv(chan: Channel) {
   throw new ContainerError(nativeMessage(errno, op));
 }
 
-/** Waits for READY, whatever else the stage may ask first. */
-export async function awaitReady(chan: Channel, onHook: (name: string) => Promise<void>): Promise<void> {
+export interface ReadyHandlers {
+  /** HOOK: run the host's hooks of that moment; HOOK_DONE follows. */
+  hook?(name: string): Promise<void>;
+  /** SECCOMP_FD: the seccomp notify fd, for the listener. */
+  seccompFd?(fd: number): void;
+}
+
+/** Waits for READY, serving what the stage asks for first. */
+export async function awaitReady(chan: Channel, on: ReadyHandlers): Promise<void> {
   for (;;) {
     const f = recv(chan);
     if (f.type === Msg.READY) return;
-    if (f.type === Msg.HOOK) {
-      await onHook(new TextDecoder().decode(f.payload));
+    if (f.type === Msg.HOOK && on.hook) {
+      await on.hook(new TextDecoder().decode(f.payload));
       chan.send(Msg.HOOK_DONE);
       continue;
     }
+    if (f.type === Msg.SECCOMP_FD && on.seccompFd && chan.fds.length) {
+      on.seccompFd(chan.fds.shift()!);
+      continue;
+    }
     throw new ContainerError(`unexpected message ${f.type} from the container`);
+  }
+}
+
+/**
+ * linux.seccomp.listenerPath: one connection per notify fd, carrying the container process
+ * state (JSON) and the fd as SCM_RIGHTS (runtime-spec, "The Container Process State").
+ */
+export function sendToListener(sys: Sys, path: string, fd: number, pid: number, metadata: string | undefined, state: object): void {
+  try {
+    const sock = sys.connectUnix(path);
+    try {
+      const body = { ociVersion: SPEC_VERSION, fds: ["seccompFd"], pid, ...(metadata ? { metadata } : {}), state };
+      sys.sendFd(sock, fd, JSON.stringify(body));
+    } finally {
+      sys.close(sock);
+    }
+  } catch (e) {
+    throw new ContainerError(`linux.seccomp.listenerPath "${path}": ${describe(e)}`);
+  } finally {
+    sys.close(fd);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   FSOPEN_CLOEXEC,
   O_CLOEXEC,
   O_RDONLY,
+  PR_SET_DUMPABLE,
   PROC_SUPER_MAGIC,
 } from "../sys/constants.ts";
 import { describe, hasCode, wrap } from "../sys/errors.ts";
@@ -28,6 +29,9 @@ import { enterRoot, finishRootfs, maskPaths, prepareRootfs, readonlyPaths } from
 
 export async function initMain(syncFd: number): Promise<never> {
   const sys = new LinuxSys();
+  // First thing: nothing else in the container's pid namespace may reach this process's memory,
+  // fds or /proc/<pid>/exe (the tsrun binary) through ptrace-checked /proc files.
+  sys.prctl(PR_SET_DUMPABLE, 0);
   const chan = new Channel(sys, syncFd);
   let plan: InitPlan;
   try {

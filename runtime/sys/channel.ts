@@ -37,10 +37,15 @@ export class Channel {
     return { type, payload: len ? this.readFull(len) : new Uint8Array(0) };
   }
 
+  /** Fds that arrived with frames (SCM_RIGHTS), in order. */
+  readonly fds: number[] = [];
+
   private readFull(len: number): Uint8Array {
     const buf = new Uint8Array(len);
     for (let at = 0; at < len; ) {
-      const n = this.sys.read(this.fd, buf.subarray(at));
+      // recvmsg, not read: a frame may carry an fd (SECCOMP_FD), which read would drop.
+      const { n, fds } = this.sys.recvmsg(this.fd, buf.subarray(at));
+      this.fds.push(...fds);
       if (n === 0) throw new ChannelClosed();
       at += n;
     }

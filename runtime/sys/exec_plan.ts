@@ -25,10 +25,10 @@ export function encodeExecPlan(p: ProcessPlan, fds: ExecFds): Uint8Array {
   if (p.caps) w.u64(Exec.CAPS, ...p.caps.map(BigInt));
   if (p.noNewPrivileges) w.flag(Exec.NO_NEW_PRIVS);
   if (p.seccomp) {
-    const head = new Uint8Array(4);
-    new DataView(head.buffer).setUint32(0, p.seccomp.flags, true);
-    w.bytes(Exec.SECCOMP, head, Buffer.from(p.seccomp.program, "base64"));
-    if (p.seccomp.early) w.flag(Exec.SECCOMP_EARLY);
+    const head = new DataView(new ArrayBuffer(8));
+    head.setUint32(0, p.seccomp.flags, true);
+    head.setUint32(4, p.seccomp.when, true);
+    w.bytes(Exec.SECCOMP, new Uint8Array(head.buffer), Buffer.from(p.seccomp.program, "base64"));
   }
   for (const r of p.rlimits) {
     const head = new DataView(new ArrayBuffer(24));

@@ -261,6 +261,11 @@ export class FakeSys implements Sys {
     this.rec("sendFd", sock, fd, payload);
   }
 
+  recvmsg(sock: number, buf: Uint8Array): { n: number; fds: number[] } {
+    this.rec("recvmsg", sock, buf.byteLength);
+    return { n: 0, fds: [] };
+  }
+
   memfdCreate(name: string, flags: number): number {
     this.rec("memfdCreate", name, flags);
     return this.fd(`<memfd ${name}>`);

@@ -74,7 +74,8 @@ export interface ProcessPlan {
   /** bounding, effective, permitted, inheritable, ambient as decimal u64 strings; null = unchanged. */
   caps: [string, string, string, string, string] | null;
   noNewPrivileges: boolean;
-  seccomp: { flags: number; program: string; early: boolean } | null;
+  /** flags, the BPF program (base64), and when to install it (protocol.ts SeccompWhen). */
+  seccomp: { flags: number; program: string; when: number } | null;
   preserveFds: number;
   /** Applied by the exec stage while still root. */
   rlimits: RlimitOp[];

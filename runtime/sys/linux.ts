@@ -275,6 +275,32 @@ export class LinuxSys implements Sys {
     call("sendmsg", sock, ptr(msg), 0x4000 /* MSG_NOSIGNAL */);
   }
 
+  recvmsg(sock: number, buf: Uint8Array): { n: number; fds: number[] } {
+    const iov = new BigUint64Array([BigInt(ptr(buf)), BigInt(buf.byteLength)]);
+    const cmsg = new Uint8Array(64);
+    const msg = new BigUint64Array([0n, 0n, BigInt(ptr(iov)), 1n, BigInt(ptr(cmsg)), BigInt(cmsg.byteLength), 0n]);
+    let n: number;
+    for (;;) {
+      const r = libc.symbols.syscall(SYS.recvmsg, sock, ptr(msg), 0x40000000 /* MSG_CMSG_CLOEXEC */, 0, 0, 0) as number;
+      if (r >= 0) {
+        n = r;
+        break;
+      }
+      if (read.i32(errnoPtr, 0) !== 4 /* EINTR */) fail("recvmsg");
+    }
+    const fds: number[] = [];
+    const controllen = Number(msg[5]);
+    const v = new DataView(cmsg.buffer);
+    for (let at = 0; at + 16 <= controllen; ) {
+      const len = Number(v.getBigUint64(at, true));
+      if (len < 16) break;
+      if (v.getInt32(at + 8, true) === 1 && v.getInt32(at + 12, true) === 1 /* SOL_SOCKET, SCM_RIGHTS */)
+        for (let p = at + 16; p + 4 <= at + len; p += 4) fds.push(v.getInt32(p, true));
+      at += (len + 7) & ~7;
+    }
+    return { n, fds };
+  }
+
   memfdCreate(name: string, flags: number): number {
     return call("memfd_create", ptr(cstr(name)), flags);
   }

@@ -45,6 +45,8 @@ export const Msg = {
   HOOK: 8,
   HOOK_DONE: 9,
   JOINED: 10,
+  /** exec stage → host: the seccomp notify fd (SCM_RIGHTS), for linux.seccomp.listenerPath. */
+  SECCOMP_FD: 11,
 } as const;
 
 /** Records of the enter plan (host → enter stage). */
@@ -84,10 +86,9 @@ export const Exec = {
   /** u64 × 5: bounding, effective, permitted, inheritable, ambient. */
   CAPS: 8,
   NO_NEW_PRIVS: 9,
-  /** u32 seccomp flags, then struct sock_filter[]. */
+  /** u32 seccomp flags, u32 when (Seccomp.*), then struct sock_filter[]. With
+   * SECCOMP_FILTER_FLAG_NEW_LISTENER the notify fd goes to the host in a SECCOMP_FD frame. */
   SECCOMP: 10,
-  /** install seccomp before privileges are dropped (needed without no_new_privs). */
-  SECCOMP_EARLY: 11,
   /** u32 O_PATH fd of the exec fifo, u32 procfs fd used to reopen it for writing. */
   FIFO: 12,
   /** u32 number of fds above stdio that pass into the container (LISTEN_FDS + --preserve-fds). */
@@ -112,6 +113,16 @@ export const Exec = {
  * (followed by an ERROR payload: i32 errno, text). */
 export const FIFO_OK = 0x30; // "0", as runc writes it
 export const FIFO_FAILED = 0x31;
+
+/** When the exec stage installs the seccomp filter. */
+export const SeccompWhen = {
+  /** right before execve: the fewest syscalls after it (needs no_new_privs). */
+  LATE: 0,
+  /** before privileges are dropped: without no_new_privs the filter needs CAP_SYS_ADMIN. */
+  EARLY: 1,
+  /** right before READY, so the notify fd still reaches the host. */
+  BEFORE_READY: 2,
+} as const;
 
 /** Error "ops" the native stages report that the host turns into specific messages. */
 export const NativeOp = {

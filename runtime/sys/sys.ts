@@ -78,6 +78,8 @@ export interface Sys {
   connectUnix(path: string): number;
   /** sendmsg(2) of `payload` with `fd` attached as SCM_RIGHTS. */
   sendFd(sock: number, fd: number, payload: string): void;
+  /** recvmsg(2) into buf; fds that came with the bytes (SCM_RIGHTS), made close-on-exec. */
+  recvmsg(sock: number, buf: Uint8Array): { n: number; fds: number[] };
   memfdCreate(name: string, flags: number): number;
   fcntl(fd: number, cmd: number, arg?: number): number;
   dup3(oldfd: number, newfd: number, flags: number): void;

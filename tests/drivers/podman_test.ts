@@ -216,8 +216,13 @@ describe.skipIf(skip !== "")(SUITE, () => {
         expectOk(await s.podman(["unpause", c.name]));
         check((await s.inspect(c.name, "{{.State.Status}}")) === "running", "status running");
         check(freezerState(cg) === "THAWED", `freezer state of ${cg} is THAWED, found ${freezerState(cg)}`);
-        // rm -f of a paused container is covered by cleanup too (the runtime must thaw to kill).
+      });
+
+      sc(rt, "rm -f of a paused container", async (s) => {
+        const c = await s.runDetached([], ["sleep", "1000"]);
         expectOk(await s.podman(["pause", c.name]));
+        expectOk(await s.podman(["rm", "--force", "--time", "0", c.name], { timeoutMs: 15_000 }));
+        expectOk(await s.podman(["ps", "--all", "--filter", `name=${c.name}`, "--format", "{{.Names}}"]), "");
       });
 
       sc(rt, "top: the container's processes", async (s) => {

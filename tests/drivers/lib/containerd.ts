@@ -18,6 +18,7 @@ import {
   removeCgroupTree,
   tag,
   tempDir,
+  thaw,
   unmountUnder,
   waitNoProcesses,
 } from "./host.ts";
@@ -122,9 +123,14 @@ disabled_plugins = [
     );
   }
 
-  /** `ctr -a <address> args…`. */
-  ctr(args: string[], o: CtrOptions = {}): Promise<Result> {
-    const argv = [CTR, "--address", this.address, "--namespace", NAMESPACE, ...args];
+  /** `ctr -a <address> args…`; fails at once when containerd is gone instead of waiting to connect. */
+  async ctr(args: string[], o: CtrOptions = {}): Promise<Result> {
+    const d = this.daemon;
+    if (d !== undefined && (d.exitCode !== null || d.signalCode !== null)) {
+      const log = fs.readFileSync(path.join(this.dir, "containerd.log"), "utf8").slice(-1500);
+      throw new Error(`containerd (pid ${d.pid}) exited with ${d.exitCode ?? d.signalCode}; log tail: ${log}`);
+    }
+    const argv = [CTR, "--address", this.address, "--namespace", NAMESPACE, "--connect-timeout", "5s", ...args];
     return run(onPty(argv, o.tty), {
       ioDir: this.ioDir,
       ...(o.input === undefined ? {} : { input: o.input }),
@@ -151,11 +157,16 @@ disabled_plugins = [
   async teardown(): Promise<void> {
     const problems: string[] = [];
     if (this.daemon !== undefined) {
-      for (const id of (await this.ctr(["tasks", "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) {
-        await this.ctr(["tasks", "delete", "--force", id]);
-      }
-      for (const id of (await this.ctr(["containers", "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) {
-        await this.ctr(["containers", "delete", id]);
+      try {
+        for (const id of (await this.ctr(["tasks", "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) {
+          thaw(`${this.cgroupParent}/${id}`);
+          await this.ctr(["tasks", "delete", "--force", id]);
+        }
+        for (const id of (await this.ctr(["containers", "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) {
+          await this.ctr(["containers", "delete", id]);
+        }
+      } catch (e) {
+        problems.push(`removing what is left: ${(e as Error).message}`);
       }
       this.daemon.kill("SIGTERM");
       const timer = setTimeout(() => this.daemon?.kill("SIGKILL"), 10_000);
@@ -256,9 +267,12 @@ export class ContainerdSession {
   async cleanup(): Promise<void> {
     const problems: string[] = [];
     for (const id of this.ids) {
-      // delete --force kills a live task first; both fail harmlessly when there is nothing.
-      await this.ctr(["tasks", "delete", "--force", id]);
-      await this.ctr(["containers", "delete", id]);
+      // delete --force kills a live task first; both fail harmlessly when there is nothing. A
+      // paused task is thawed first: killing a frozen one is a scenario of its own.
+      if ((await this.task(id).catch(() => undefined))?.status === "PAUSED") thaw(this.cgroupOf(id));
+      const r = await this.ctr(["tasks", "delete", "--force", id]).catch((e: Error) => e);
+      if (r instanceof Error) problems.push(r.message);
+      await this.ctr(["containers", "delete", id]).catch(() => {});
     }
     const tasks = (await this.ctr(["tasks", "list", "--quiet"])).stdout.trim();
     if (tasks !== "") problems.push(`tasks left: ${tasks.replaceAll("\n", " ")}`);

@@ -76,6 +76,16 @@ export function freezerState(rel: string): string {
   return /^frozen 1$/m.test(fs.readFileSync(path.join(CGROUP_ROOT, rel, "cgroup.events"), "utf8")) ? "FROZEN" : "THAWED";
 }
 
+/** Thaw cgroup `rel` directly through the freezer (cleanup's last resort for a paused container). */
+export function thaw(rel: string): void {
+  try {
+    if (isCgroup2Only()) fs.writeFileSync(path.join(CGROUP_ROOT, rel, "cgroup.freeze"), "0");
+    else fs.writeFileSync(path.join(CGROUP_ROOT, "freezer", rel, "freezer.state"), "THAWED");
+  } catch {
+    // no such cgroup
+  }
+}
+
 /** Sub-cgroups of `rel` (names), in any hierarchy. */
 export function cgroupChildren(rel: string): string[] {
   const names = new Set<string>();

@@ -109,10 +109,9 @@ network_config_dir = "${dir}/networks"
       problems.push(`process left: ${p.pid} ${p.cmd}`);
       killQuietly(p.pid, "SIGKILL");
     }
-    if (mountsUnder(this.dir).length > 0) {
-      problems.push(`mounts left: ${mountsUnder(this.dir).join(", ")}`);
-      unmountUnder(this.dir);
-    }
+    const mounts = mountsUnder(this.dir).filter((m) => m !== path.join(this.dir, "graph", "overlay"));
+    if (mounts.length > 0) problems.push(`mounts left: ${mounts.join(", ")}`);
+    unmountUnder(this.dir);
     await removeCgroupTree(this.cgroupParent);
     fs.rmSync(this.dir, { recursive: true, force: true });
     if (problems.length > 0) throw new Error(`podman teardown: ${problems.join("; ")}`);
@@ -213,10 +212,12 @@ export class PodmanSession {
     const ids = this.ids();
     const state = listDir(this.stateRoot).filter((e) => ids.includes(e));
     if (state.length > 0) problems.push(`runtime state left in ${this.stateRoot}: ${state.join(" ")}`);
-    const mounts = mountsUnder(this.env.dir);
+    // containers/storage's overlay driver may leave its home (graph/overlay) bind-mounted on itself
+    // between podman processes: storage's business, not a container's; teardown unmounts it.
+    const mounts = mountsUnder(this.env.dir).filter((m) => m !== path.join(this.env.dir, "graph", "overlay"));
     if (mounts.length > 0) {
       problems.push(`mounts left: ${mounts.join(" ")}`);
-      unmountUnder(this.env.dir);
+      for (const m of mounts.sort((a, b) => b.length - a.length)) Bun.spawnSync(["umount", "-l", m]);
     }
     // podman keeps <parent>/conmon for every conmon; container cgroups must be gone.
     const cgroups = cgroupChildren(this.env.cgroupParent).filter((c) => c !== "conmon");

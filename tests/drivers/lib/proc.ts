@@ -30,6 +30,9 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/** No single podman/ctr call of a scenario may take longer (then it is killed and the scenario fails). */
+export const COMMAND_TIMEOUT_MS = 20_000;
+
 let counter = 0;
 
 export async function run(argv: string[], o: RunOptions): Promise<Result> {
@@ -51,7 +54,7 @@ export async function run(argv: string[], o: RunOptions): Promise<Result> {
       env: { ...process.env, ...o.env },
       cwd: o.ioDir,
     });
-    const timeoutMs = o.timeoutMs ?? 60_000;
+    const timeoutMs = o.timeoutMs ?? COMMAND_TIMEOUT_MS;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -81,9 +84,9 @@ export function explain(r: Result): string {
   return `\`${r.argv.join(" ")}\` → exit ${r.code ?? "signal"}; stdout: ${clip(r.stdout)}; stderr: ${clip(r.stderr)}`;
 }
 
-/** A pty's \r\n turned into \n, surrounding blanks trimmed. */
+/** Line ends from a pty (\r\n, or \r\r\n through two of them) turned into \n, blanks trimmed. */
 export function text(s: string): string {
-  return s.replaceAll("\r\n", "\n").trim();
+  return s.replace(/\r+\n/g, "\n").trim();
 }
 
 export class CheckError extends Error {
