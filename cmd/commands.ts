@@ -202,6 +202,14 @@ export const COMMANDS: Command[] = [
     load: () => import("./spec.ts"),
   },
   {
+    name: "features",
+    usage: "features",
+    summary: "print what this runtime supports (runtime-spec features document)",
+    flags: [],
+    args: 0,
+    load: () => import("./features.ts"),
+  },
+  {
     name: "init",
     usage: "init <sync-fd>",
     summary: "internal: the container side of create",
@@ -213,4 +221,4 @@ export const COMMANDS: Command[] = [
 ];
 
 /** runc commands tsrun does not have yet: a clear error rather than "unknown command". */
-export const NOT_YET = ["features", "checkpoint", "restore"];
+export const NOT_YET = ["checkpoint", "restore"];

@@ -24,7 +24,7 @@ export function createOptions(ctx: Context, foreground: boolean): CreateOptions 
     preserveFds: (v["preserve-fds"] as number | undefined) ?? 0,
     foreground,
     systemdCgroup: ctx.globals.systemdCgroup,
-    rootless: ctx.globals.rootless === "true",
+    rootless: ctx.globals.rootless === "true" || (ctx.globals.rootless === "auto" && (process.geteuid?.() ?? 0) !== 0),
     warn,
   };
 }

@@ -10,13 +10,20 @@ const GLOBAL_FLAGS: Flag[] = [
   { name: "debug", type: "bool", help: "log debug messages" },
   { name: "log", type: "string", value: "FILE", help: "also write errors and logs to FILE" },
   { name: "log-format", type: "string", value: "text|json", help: "format of --log lines (default: text)" },
-  { name: "root", type: "string", value: "DIR", help: "directory for container state (default: /run/tsrun)" },
+  { name: "root", type: "string", value: "DIR", help: "directory for container state (default: /run/tsrun; $XDG_RUNTIME_DIR/tsrun when not root)" },
   { name: "criu", type: "string", value: "PATH", help: "path to criu", ignored: true },
   { name: "systemd-cgroup", type: "bool", help: "use systemd's cgroup driver (refused: tsrun has none)" },
-  { name: "rootless", type: "string", value: "true|false|auto", help: "rootless mode (default: auto)" },
+  { name: "rootless", type: "string", value: "true|false|auto", help: "rootless mode: own user namespace, cgroups only where permitted (default: auto, i.e. when not root)" },
   { name: "help", alias: "h", type: "bool", help: "show help" },
   { name: "version", alias: "v", type: "bool", help: "print the version" },
 ];
+
+/** /run/tsrun for root; for anyone else their runtime directory, as runc does. */
+function defaultRoot(): string {
+  const uid = process.geteuid?.() ?? 0;
+  if (uid === 0) return "/run/tsrun";
+  return process.env.XDG_RUNTIME_DIR ? `${process.env.XDG_RUNTIME_DIR}/tsrun` : `/tmp/tsrun-${uid}`;
+}
 
 function usage(): string {
   const cmds = COMMANDS.filter((c) => !c.hidden)
@@ -52,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const v = g.values;
   globals = {
-    root: (v.root as string | undefined) ?? "/run/tsrun",
+    root: (v.root as string | undefined) ?? defaultRoot(),
     log: v.log as string | undefined,
     logFormat: v["log-format"] === "json" ? "json" : "text",
     debug: v.debug === true,
@@ -60,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     rootless: (v.rootless as string | undefined) ?? "auto",
   };
   Object.assign(logConfig, { file: globals.log, format: globals.logFormat, debug: globals.debug });
+  if (!["true", "false", "auto"].includes(globals.rootless)) return fail(`invalid --rootless "${globals.rootless}": want true, false or auto`);
   if (v["log-format"] !== undefined && v["log-format"] !== "json" && v["log-format"] !== "text")
     return fail(`invalid --log-format "${v["log-format"]}": want text or json`);
   if (v.version) {

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { basename, posix } from "node:path";
 import type { Mount, Spec } from "../../spec/schema.ts";
 import { type Cgroup, type CgroupPaths, createCgroup, detectLayout, type Layout, openCgroup, resolvePaths } from "../cgroups/index.ts";
+import { parseProcCgroup } from "../cgroups/paths.ts";
+import { describe, hasCode } from "../sys/errors.ts";
 import { MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID } from "../sys/constants.ts";
 import type { MountOp } from "../sys/init_plan.ts";
 import { parseMountOptions } from "./mount_options.ts";
@@ -23,6 +25,36 @@ export function createContainerCgroup(layout: Layout, paths: CgroupPaths, config
   // runc's default rules follow the container's own, so they cannot be taken away.
   const devices = [...(resources.devices ?? []), ...defaultDeviceRules(config)];
   return createCgroup(layout, paths, { ...resources, devices });
+}
+
+/**
+ * Rootless: a user may not be allowed to make cgroups at all (cgroup v1, no delegation). Then,
+ * as runc, the container runs without a cgroup of its own — unless the config asks for limits,
+ * which would be silently lost: that is an error naming them.
+ */
+export function tryRootlessCgroup(layout: Layout, paths: CgroupPaths, config: Spec, warn: (m: string) => void): Cgroup | null {
+  try {
+    return createContainerCgroup(layout, paths, config);
+  } catch (e) {
+    if (!hasCode(e, "EACCES", "EPERM", "EROFS")) throw e;
+    const { devices: _devices, ...limits } = config.linux?.resources ?? {};
+    const asked = Object.entries(limits).filter(([, v]) => v !== undefined && v !== null).map(([k]) => `linux.resources.${k}`);
+    if (asked.length) throw new Error(`rootless: ${asked.join(", ")} cannot be applied, this user may not create cgroups here`, { cause: e });
+    warn(`rootless: running without a cgroup of its own (${describe(e)})`);
+    return null;
+  }
+}
+
+/** The cgroups this process is in: what a rootless container without its own cgroup mounts. */
+export function ownCgroupPaths(layout: Layout): CgroupPaths {
+  const own = parseProcCgroup(readFileSync("/proc/self/cgroup", "utf8"));
+  const v1: Record<string, string> = {};
+  for (const [key, mount] of Object.entries(layout.v1)) {
+    const path = own.get(key);
+    if (path !== undefined) v1[key] = posix.join(mount.dir, posix.relative(mount.root, path));
+  }
+  const unified = layout.unified && own.has("") ? posix.join(layout.unified.dir, posix.relative(layout.unified.root, own.get("")!)) : undefined;
+  return unified ? { v1, unified } : { v1 };
 }
 
 export function reopenCgroup(layout: Layout, paths: CgroupPaths, created: readonly string[]): Cgroup {

@@ -3,7 +3,7 @@
 // pid 1 waits on the exec fifo. All or nothing: any failure undoes what was made.
 import type { Subprocess } from "bun";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { Spec } from "../../spec/schema.ts";
+import type { LinuxIDMapping, Spec } from "../../spec/schema.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import type { Cgroup, Layout } from "../cgroups/index.ts";
 import { Channel } from "../sys/channel.ts";
@@ -16,7 +16,7 @@ import { Msg, SeccompWhen } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
 import { helperMemfd, selfExec } from "./binaries.ts";
-import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout } from "./cgroup_setup.ts";
+import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout, ownCgroupPaths, tryRootlessCgroup } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
 import { idMapText, planEnter } from "./namespaces.ts";
 import { type Grantable, planInit } from "./plan.ts";
@@ -57,7 +57,6 @@ export interface Created {
   state: ContainerState;
   /** The enter stage; in the foreground it exits with the container's status. */
   enter: Subprocess;
-  cgroup: Cgroup;
 }
 
 export async function createContainer(sys: Sys, o: CreateOptions): Promise<Created> {
@@ -82,7 +81,14 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
   try {
     trace("config loaded");
     const layout = hostLayout();
-    const cgroupPaths = containerCgroupPaths(layout, id, config);
+    let cgroupPaths = containerCgroupPaths(layout, id, config);
+    // Rootless, whether there will be a cgroup is found out first (the mounts depend on it).
+    let early: Cgroup | null | undefined;
+    if (o.rootless) {
+      early = tryRootlessCgroup(layout, cgroupPaths, config, o.warn);
+      if (early) undo.push("remove cgroup", () => early!.destroy());
+      else cgroupPaths = ownCgroupPaths(layout);
+    }
 
     const listen = listenFds();
     const child = new ChildFds(listen + o.preserveFds);
@@ -96,7 +102,8 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     if (!o.foreground) {
       sys.mknodat(AT_FDCWD, store.fifo(id), S_IFIFO | 0o622, 0, 0);
       // The container's root opens it for writing: it owns it, whatever the umask made the mode.
-      sys.fchownat(AT_FDCWD, store.fifo(id), hostId(config.linux?.uidMappings), hostId(config.linux?.gidMappings), 0);
+      const [owner, group] = [hostId(config.linux?.uidMappings), hostId(config.linux?.gidMappings)];
+      if (owner !== process.geteuid?.() || group !== process.getegid?.()) sys.fchownat(AT_FDCWD, store.fifo(id), owner, group, 0);
       sys.fchmodat(AT_FDCWD, store.fifo(id), 0o622);
       fifo = keep(sys.openat(AT_FDCWD, store.fifo(id), O_PATH | O_CLOEXEC));
     }
@@ -119,6 +126,10 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       relay: relay ? child.add(relay[0]) : -1,
     };
 
+    // Rootless with only its own gid mapped, setgroups(2) is denied in the user namespace.
+    const setgroupsDenied = o.rootless && ownOnly(config.linux?.gidMappings ?? [], process.getegid?.() ?? 0);
+    if (setgroupsDenied && config.process?.user.additionalGids?.length)
+      throw new ContainerError("process.user.additionalGids: not possible rootless with only your own gid mapped (setgroups is denied)");
     const seccomp = await compileFilter(config, o.warn);
     const procfd = keep(openProc(sys));
     const plan = planInit({
@@ -137,6 +148,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       grantable: grantable(),
       hasKcore: existsSync("/proc/kcore"),
       seccomp,
+      setgroupsDenied,
       warn: o.warn,
     });
     const enterPlan = planEnter(config, {
@@ -144,7 +156,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       argv: [...self.argv, String(at.sync)],
       env: [],
       stay: o.foreground,
-      setgroupsDenied: false,
+      setgroupsDenied,
       relay: relay ? [at.relay, at.console] : undefined,
     });
 
@@ -176,10 +188,10 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     // waits for JOINED before it makes a cgroup namespace (whose root must be this cgroup) and
     // before anything of the container runs.
     trace("enter stage spawned");
-    const cgroup = createContainerCgroup(layout, cgroupPaths, config);
+    const cgroup = early !== undefined ? early : createContainerCgroup(layout, cgroupPaths, config);
     trace("cgroup made");
-    undo.push("remove cgroup", () => cgroup.destroy());
-    pid = await awaitChild(chan, enter, () => writeIdMaps(sys, procfd, spawned.pid, config));
+    if (early === undefined) undo.push("remove cgroup", () => cgroup!.destroy());
+    pid = await awaitChild(chan, enter, () => writeIdMaps(sys, procfd, spawned.pid, config, o.rootless));
     const containerPid = pid;
     undo.push("kill the container process", () => killQuietly(sys, containerPid));
     // Taken while the process surely lives: it waits for INIT_PLAN. (In the foreground it may
@@ -192,7 +204,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     plan.process.hookState = JSON.stringify(state("created"));
     sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, { ...plan, createState: JSON.stringify(state("creating")) } satisfies InitPlan));
     trace("init plan sent");
-    cgroup.addProcess(pid);
+    cgroup?.addProcess(pid);
     trace("cgroup joined");
     sendOrReport(chan, () => chan.send(Msg.JOINED));
     await awaitReady(chan, {
@@ -217,7 +229,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       owner: "",
       annotations: config.annotations,
       config,
-      cgroup: { paths: cgroup.paths as never, created: [...cgroup.created], layout: layout as Layout },
+      cgroup: cgroup ? { paths: cgroup.paths as never, created: [...cgroup.created], layout: layout as Layout } : { paths: { v1: {} }, created: [], layout },
       systemdCgroup: o.systemdCgroup,
       rootless: o.rootless,
     };
@@ -225,7 +237,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     if (o.pidFile) writePidFile(o.pidFile, pid);
     if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
     for (const fd of fds) closeQuietly(sys, fd);
-    return { state: saved, enter, cgroup };
+    return { state: saved, enter };
   } catch (err) {
     const failures = undo.run();
     for (const fd of fds) closeQuietly(sys, fd);
@@ -276,9 +288,39 @@ function sourceKind(path: string): "dir" | "file" | null {
   }
 }
 
-function writeIdMaps(sys: Sys, procfd: number, pid: number, config: Spec): void {
-  // The host writes the maps (it holds CAP_SETUID/CAP_SETGID over the parent namespace), through
-  // the checked procfs handle. A privileged writer needs no setgroups=deny.
-  writeProc(sys, procfd, `${pid}/uid_map`, idMapText(config.linux?.uidMappings));
-  writeProc(sys, procfd, `${pid}/gid_map`, idMapText(config.linux?.gidMappings));
+function writeIdMaps(sys: Sys, procfd: number, pid: number, config: Spec, rootless: boolean): void {
+  const uids = config.linux?.uidMappings ?? [];
+  const gids = config.linux?.gidMappings ?? [];
+  if (!rootless) {
+    // The host writes the maps (it holds CAP_SETUID/CAP_SETGID over the parent namespace),
+    // through the checked procfs handle. A privileged writer needs no setgroups=deny.
+    writeProc(sys, procfd, `${pid}/uid_map`, idMapText(uids));
+    writeProc(sys, procfd, `${pid}/gid_map`, idMapText(gids));
+    return;
+  }
+  // Unprivileged, a process may map only its own id, and a gid_map only once setgroups is
+  // denied (user_namespaces(7)); anything more goes through the setuid newuidmap/newgidmap,
+  // which check /etc/subuid and /etc/subgid.
+  if (ownOnly(uids, process.geteuid!())) writeProc(sys, procfd, `${pid}/uid_map`, idMapText(uids));
+  else newIdMap("newuidmap", pid, uids);
+  if (ownOnly(gids, process.getegid!())) {
+    writeProc(sys, procfd, `${pid}/setgroups`, "deny");
+    writeProc(sys, procfd, `${pid}/gid_map`, idMapText(gids));
+  } else newIdMap("newgidmap", pid, gids);
+}
+
+/** A single mapping of the caller's own id: what an unprivileged process may write itself. */
+export function ownOnly(maps: readonly LinuxIDMapping[], id: number): boolean {
+  return maps.length === 1 && maps[0]!.hostID === id && maps[0]!.size === 1;
+}
+
+function newIdMap(tool: "newuidmap" | "newgidmap", pid: number, maps: readonly LinuxIDMapping[]): void {
+  const args = maps.flatMap((m) => [m.containerID, m.hostID, m.size].map(String));
+  let r;
+  try {
+    r = Bun.spawnSync([tool, String(pid), ...args], { stdout: "ignore", stderr: "pipe" });
+  } catch {
+    throw new ContainerError(`rootless: ${tool} is needed for these id mappings (Debian package uidmap)`);
+  }
+  if (r.exitCode !== 0) throw new ContainerError(`rootless: ${tool} ${pid} ${args.join(" ")}: ${r.stderr.toString().trim()}`);
 }

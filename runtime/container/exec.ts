@@ -93,6 +93,10 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       plan: -1,
     };
     const plan = await processPlan(sys, state, proc, child.passed, at.console >= 0, o.warn);
+    if (setgroupsDenied(state.pid)) {
+      if (proc.user.additionalGids?.length) throw new ContainerError("additional gids: setgroups is denied in this container's user namespace");
+      plan.groups = null;
+    }
     const planFd = keep(sys.memfdCreate("tsrun-exec-plan", MFD_CLOEXEC));
     const bytes = encodeExecPlan(plan, { sync: at.sync, fifo: -1, proc: -1, console: at.console });
     for (let w = 0; w < bytes.byteLength; ) w += sys.write(planFd, bytes.subarray(w));
@@ -106,7 +110,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       new DataView(head.buffer).setUint32(0, CLONE_FLAG[t]!, true);
       enterPlan.bytes(Enter.SETNS, head, new TextEncoder().encode(`/proc/${state.pid}/ns/${PROC_NS[t]}\0`));
     }
-    if (joined.includes("user")) enterPlan.u32(Enter.BECOME_ROOT, 1);
+    if (joined.includes("user")) enterPlan.u32(Enter.BECOME_ROOT, setgroupsDenied(state.pid) ? 0 : 1);
     enterPlan.u32(Enter.EXEC_FD, at.helper);
     for (const a of ["tsrun", "init", String(at.plan)]) enterPlan.str(Enter.ARG, a);
     if (!o.detach) enterPlan.flag(Enter.STAY);
@@ -236,6 +240,15 @@ async function processPlan(sys: Sys, state: ContainerState, p: Process, passed: 
     startHooks: [],
     hookState: "{}",
   };
+}
+
+/** Whether setgroups(2) is denied in pid's user namespace (rootless with only its own gid). */
+function setgroupsDenied(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, "utf8").trim() === "deny";
+  } catch {
+    return false;
+  }
 }
 
 /** HOME for uid from the container's /etc/passwd, read through its root ("/" when absent). */

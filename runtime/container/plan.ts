@@ -28,6 +28,8 @@ export interface PlanInput {
   /** Whether /proc/kcore exists (then /dev/core links to it, as runc does). */
   hasKcore: boolean;
   seccomp: ProcessPlan["seccomp"];
+  /** setgroups(2) is denied in the container's user namespace (rootless): no supplementary groups. */
+  setgroupsDenied?: boolean;
   /** Called for things tsrun skips on purpose, as runc warns about them. */
   warn(message: string): void;
 }
@@ -242,7 +244,7 @@ function planProcess(input: PlanInput, setupDev: boolean): ProcessPlan {
     cwd: p.cwd,
     uid: p.user.uid,
     gid: p.user.gid,
-    groups: p.user.additionalGids ?? [],
+    groups: input.setgroupsDenied ? null : (p.user.additionalGids ?? []),
     umask: p.user.umask ?? 0o022,
     caps: caps ? [...caps] : null,
     noNewPrivileges: p.noNewPrivileges === true,

@@ -153,21 +153,36 @@ disabled_plugins = [
     return path.join(SHIM_SOCKETS, hex);
   }
 
+  /**
+   * Remove container `id` through containerd: delete --force kills a live task first, and both
+   * fail harmlessly when there is nothing. A paused task is thawed first (killing a frozen one is
+   * a scenario of its own). Failures to talk to containerd go to `problems`.
+   */
+  async remove(id: string, problems: string[]): Promise<void> {
+    try {
+      if (/\bPAUSED\b/.test((await this.ctr(["tasks", "list"])).stdout.split("\n").find((l) => l.startsWith(`${id} `)) ?? "")) {
+        thaw(`${this.cgroupParent}/${id}`);
+      }
+      await this.ctr(["tasks", "delete", "--force", id]);
+      await this.ctr(["containers", "delete", id]);
+    } catch (e) {
+      problems.push(`removing ${id}: ${(e as Error).message}`);
+    }
+  }
+
   /** Stop containerd (by pid) and remove everything it and its shims made. */
   async teardown(): Promise<void> {
     const problems: string[] = [];
+    const seen = new Set<string>();
     if (this.daemon !== undefined) {
       try {
-        for (const id of (await this.ctr(["tasks", "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) {
-          thaw(`${this.cgroupParent}/${id}`);
-          await this.ctr(["tasks", "delete", "--force", id]);
-        }
-        for (const id of (await this.ctr(["containers", "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) {
-          await this.ctr(["containers", "delete", id]);
+        for (const what of ["tasks", "containers"]) {
+          for (const id of (await this.ctr([what, "list", "--quiet"])).stdout.split("\n").filter((l) => l !== "")) seen.add(id);
         }
       } catch (e) {
-        problems.push(`removing what is left: ${(e as Error).message}`);
+        problems.push(`listing what is left: ${(e as Error).message}`);
       }
+      for (const id of seen) await this.remove(id, problems);
       this.daemon.kill("SIGTERM");
       const timer = setTimeout(() => this.daemon?.kill("SIGKILL"), 10_000);
       await this.daemon.exited;
@@ -183,6 +198,7 @@ disabled_plugins = [
       unmountUnder(this.dir);
     }
     await removeCgroupTree(this.cgroupParent);
+    for (const id of seen) fs.rmSync(this.shimSocket(id), { force: true });
     fs.rmSync(this.dir, { recursive: true, force: true });
     if (!this.hadRunContainerd) {
       for (const d of [SHIM_SOCKETS, "/run/containerd"]) {
@@ -266,18 +282,17 @@ export class ContainerdSession {
 
   async cleanup(): Promise<void> {
     const problems: string[] = [];
-    for (const id of this.ids) {
-      // delete --force kills a live task first; both fail harmlessly when there is nothing. A
-      // paused task is thawed first: killing a frozen one is a scenario of its own.
-      if ((await this.task(id).catch(() => undefined))?.status === "PAUSED") thaw(this.cgroupOf(id));
-      const r = await this.ctr(["tasks", "delete", "--force", id]).catch((e: Error) => e);
-      if (r instanceof Error) problems.push(r.message);
-      await this.ctr(["containers", "delete", id]).catch(() => {});
-    }
-    const tasks = (await this.ctr(["tasks", "list", "--quiet"])).stdout.trim();
-    if (tasks !== "") problems.push(`tasks left: ${tasks.replaceAll("\n", " ")}`);
-    const containers = (await this.ctr(["containers", "list", "--quiet"])).stdout.trim();
-    if (containers !== "") problems.push(`containers left: ${containers.replaceAll("\n", " ")}`);
+    // Everything in this private containerd is ours; what the scenario did not track is reported
+    // and removed through containerd (killing a shim instead would orphan its container).
+    const listed = async (what: string): Promise<string[]> =>
+      (await this.ctr([what, "list", "--quiet"]).catch(() => undefined))?.stdout.split("\n").filter((l) => l !== "") ?? [];
+    const strays = [...new Set([...(await listed("tasks")), ...(await listed("containers"))])].filter((id) => !this.ids.includes(id));
+    if (strays.length > 0) problems.push(`containers the scenario did not track: ${strays.join(" ")}`);
+    for (const id of [...this.ids, ...strays]) await this.env.remove(id, problems);
+    const tasks = await listed("tasks");
+    if (tasks.length > 0) problems.push(`tasks left: ${tasks.join(" ")}`);
+    const containers = await listed("containers");
+    if (containers.length > 0) problems.push(`containers left: ${containers.join(" ")}`);
     // Shims and runtime processes name the temp dir (-address, --root, --bundle).
     const except = this.env.pid === undefined ? [] : [this.env.pid];
     for (const p of await waitNoProcesses(this.env.dir, except)) {
@@ -292,13 +307,17 @@ export class ContainerdSession {
       problems.push(`mounts left: ${mounts.join(" ")}`);
       unmountUnder(this.env.dir);
     }
-    for (const id of this.ids) {
+    for (const id of [...this.ids, ...strays]) {
       const cg = this.cgroupOf(id);
       if (cgroupDirsOf(cg).length > 0) {
         problems.push(`cgroup left: ${cgroupDirsOf(cg).join(" ")}`);
         await removeCgroupTree(cg);
       }
-      if (fs.existsSync(this.env.shimSocket(id))) problems.push(`shim socket left: ${this.env.shimSocket(id)}`);
+      const sock = this.env.shimSocket(id);
+      if (fs.existsSync(sock)) {
+        problems.push(`shim socket left: ${sock}`);
+        fs.rmSync(sock, { force: true });
+      }
     }
     check(problems.length === 0, `cleanup after ${this.rt.name}: ${problems.join("; ")}`);
   }

@@ -198,8 +198,13 @@ export class PodmanSession {
 
   async cleanup(): Promise<void> {
     const problems: string[] = [];
-    if (this.names.length > 0) {
-      const r = await this.podman(["rm", "--force", "--ignore", "--time", "0", ...this.names]);
+    // Everything in this private podman is ours; what the scenario did not track is reported
+    // and removed through podman (killing conmon instead would orphan its container).
+    const all = (await this.podman(["ps", "--all", "--format", "{{.Names}}"])).stdout.split("\n").filter((l) => l !== "");
+    const strays = all.filter((n) => !this.names.includes(n));
+    if (strays.length > 0) problems.push(`containers the scenario did not track: ${strays.join(" ")}`);
+    if (this.names.length + strays.length > 0) {
+      const r = await this.podman(["rm", "--force", "--ignore", "--time", "0", ...this.names, ...strays]);
       if (r.code !== 0) problems.push(`podman rm failed: ${r.stderr.trim()}`);
     }
     const left = (await this.podman(["ps", "--all", "--format", "{{.Names}}"])).stdout.trim();
