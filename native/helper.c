@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -482,6 +483,25 @@ static int enter_cwd(const char *cwd, int must) {
   return 0;
 }
 
+static void set_exec_label(const struct rec *r) {
+  int proc = rec_u32(r, 0);
+  const char *lsm = rec_str(r, 4), *value = lsm + strlen(lsm) + 1;
+  if (value >= (const char *)r->data + r->len) die(EINVAL, "plan: bad LSM record");
+  // AppArmor's own directory first, the shared attr/exec (also SELinux's) after.
+  char path[64];
+  int fd = -1;
+  if (!strcmp(lsm, "apparmor")) fd = openat(proc, "thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    snprintf(path, sizeof(path), "thread-self/attr/exec");
+    fd = openat(proc, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  }
+  struct statfs sfs;
+  if (fd < 0) die(errno, "%s: open attr/exec", lsm);
+  if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) die(EXDEV, "%s: attr/exec is not on procfs", lsm);
+  if (write(fd, value, strlen(value)) < 0) die(errno, "%s: set the label \"%s\"", lsm, value);
+  close(fd);
+}
+
 // A startContainer hook: state on stdin, its stderr kept for the error, bounded by its timeout.
 static void run_hook(const struct rec *r, const char *state) {
   uint32_t timeout = rec_u32(r, 0), argc = rec_u32(r, 1), envc = rec_u32(r, 2);
@@ -570,8 +590,9 @@ static int exec_stage(int plan_fd) {
   uint32_t seccomp_when = SECCOMP_WHEN_LATE;
   int fifo_fd = -1, proc_fd = -1, console_fd = -1, bind_console = 0;
   unsigned rows = 0, cols = 0, preserve = 0;
-  struct rec rlimits[32], hooks[64];
-  int nrlimits = 0, nhooks = 0;
+  struct rec rlimits[32], hooks[64], lsm[2], sched = {0}, mempolicy = {0}, affinity = {0};
+  int nrlimits = 0, nhooks = 0, nlsm = 0, have_persona = 0, have_ioprio = 0;
+  uint32_t persona = 0, ioprio = 0;
   const char *hook_state = "{}";
   mode_t mask = 022;
   uint64_t caps[5] = {0};
@@ -613,6 +634,15 @@ static int exec_stage(int plan_fd) {
       hooks[nhooks++] = r;
       break;
     case EXEC_HOOK_STATE: hook_state = rec_str(&r, 0); break;
+    case EXEC_PERSONALITY: persona = rec_u32(&r, 0); have_persona = 1; break;
+    case EXEC_IOPRIO: ioprio = rec_u32(&r, 0); have_ioprio = 1; break;
+    case EXEC_SCHED: sched = r; break;
+    case EXEC_MEMPOLICY: mempolicy = r; break;
+    case EXEC_AFFINITY: affinity = r; break;
+    case EXEC_LSM:
+      if (nlsm == 2) die(E2BIG, "plan: too many LSM records");
+      lsm[nlsm++] = r;
+      break;
     default: die(EINVAL, "plan: unknown exec record %u", r.tag);
     }
   }
@@ -623,6 +653,16 @@ static int exec_stage(int plan_fd) {
   for (int i = 0; i < nrlimits; i++) {
     struct rlimit64 lim = {.rlim_cur = rec_u64(&rlimits[i], 1), .rlim_max = rec_u64(&rlimits[i], 2)};
     if (prlimit64(0, rec_u32(&rlimits[i], 0), &lim, NULL) < 0) die(errno, "rlimit %s", rec_str(&rlimits[i], 24));
+  }
+  // Process attributes that survive execve, set while still privileged (an RT policy or a
+  // raised priority needs CAP_SYS_NICE).
+  if (have_persona && personality(persona) < 0) die(errno, "process.personality");
+  if (have_ioprio && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, ioprio) < 0) die(errno, "process.ioPriority");
+  if (sched.len && syscall(SYS_sched_setattr, 0, sched.data, 0) < 0) die(errno, "process.scheduler");
+  if (mempolicy.len) {
+    unsigned long maxnode = (mempolicy.len - 4) * 8;
+    if (syscall(SYS_set_mempolicy, rec_u32(&mempolicy, 0), maxnode ? (const void *)(mempolicy.data + 4) : NULL, maxnode) < 0)
+      die(errno, "linux.memoryPolicy");
   }
   if (console_fd >= 0) setup_console(console_fd, rows, cols, bind_console);
   else if (setsid_flag && getsid(0) != getpid() && setsid() < 0) die(errno, "setsid");
@@ -690,6 +730,10 @@ static int exec_stage(int plan_fd) {
   } else {
     put_frame(MSG_READY, NULL, 0);
   }
+  if (affinity.len && sched_setaffinity(0, affinity.len, (const cpu_set_t *)affinity.data) < 0) die(errno, "process.execCPUAffinity.final");
+  // LSM labels for the execve; the attr files are reached through a checked procfs handle, never
+  // through the container's /proc (CVE-2019-16884).
+  for (int i = 0; i < nlsm; i++) set_exec_label(&lsm[i]);
   if (seccomp.len && seccomp_when == SECCOMP_WHEN_LATE) install_seccomp(&seccomp);
   execve(path, argv.v, envp.v);
   die(errno, "execve %s", path);

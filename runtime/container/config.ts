@@ -54,14 +54,9 @@ export function loadBundle(path: string): Bundle {
 export function unsupportedFields(c: Spec): string[] {
   const out: string[] = [];
   const has = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
-  const p = c.process;
-  if (p) {
-    for (const f of ["apparmorProfile", "selinuxLabel", "scheduler", "ioPriority", "execCPUAffinity"] as const)
-      if (has(p[f])) out.push(`process.${f}`);
-  }
   const l = c.linux;
   if (l) {
-    for (const f of ["intelRdt", "netDevices", "memoryPolicy", "personality", "mountLabel"] as const)
+    for (const f of ["intelRdt", "netDevices", "mountLabel"] as const)
       if (has(l[f])) out.push(`linux.${f}`);
   }
   (c.mounts ?? []).forEach((m, i) => {

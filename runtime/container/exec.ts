@@ -11,6 +11,7 @@ import { Channel } from "../sys/channel.ts";
 import { AT_FDCWD, MFD_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from "../sys/constants.ts";
 import { wrap } from "../sys/errors.ts";
 import { encodeExecPlan } from "../sys/exec_plan.ts";
+import { openProc } from "../sys/proc.ts";
 import { hookState } from "../sys/hooks.ts";
 import type { ProcessPlan } from "../sys/init_plan.ts";
 import { Enter, Msg, PlanWriter } from "../sys/protocol.ts";
@@ -20,6 +21,7 @@ import { reopenCgroup } from "./cgroup_setup.ts";
 import { compileFilter, grantable } from "./create.ts";
 import { CLONE_FLAG } from "./namespaces.ts";
 import { capMask, planRlimits } from "./plan.ts";
+import { bitmask, planAttrs } from "./process_attrs.ts";
 import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, sendToListener, spawnEnter, Undo } from "./stages.ts";
 import { closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
 
@@ -64,8 +66,6 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
   const proc = processSpec(o, state);
   if (proc.terminal && o.detach && !o.consoleSocket) throw new ContainerError("cannot allocate a tty when tsrun detaches without --console-socket");
   if (o.consoleSocket && !proc.terminal) throw new ContainerError("cannot use --console-socket without a terminal (--tty)");
-  for (const f of ["apparmorProfile", "selinuxLabel"] as const)
-    if (proc[f]) throw new ContainerError(`process.${f}: not supported by tsrun yet`);
 
   const undo = new Undo();
   const fds: number[] = [];
@@ -85,11 +85,15 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       keep(relay[0]);
       consoleSock = keep(relay[1]);
     }
+    // A procfs handle for the exec stage's LSM label writes: the host's, checked (the
+    // container's own /proc could be anything, CVE-2019-16884).
+    const procfd = keep(openProc(sys));
     const at = {
       sync: child.add(childEnd),
       helper: child.add(helper),
       console: consoleSock >= 0 ? child.add(consoleSock) : -1,
       relay: relay ? child.add(relay[0]) : -1,
+      proc: child.add(procfd),
       plan: -1,
     };
     const plan = await processPlan(sys, state, proc, child.passed, at.console >= 0, o.warn);
@@ -98,7 +102,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       plan.groups = null;
     }
     const planFd = keep(sys.memfdCreate("tsrun-exec-plan", MFD_CLOEXEC));
-    const bytes = encodeExecPlan(plan, { sync: at.sync, fifo: -1, proc: -1, console: at.console });
+    const bytes = encodeExecPlan(plan, { sync: at.sync, fifo: -1, proc: at.proc, console: at.console });
     for (let w = 0; w < bytes.byteLength; ) w += sys.write(planFd, bytes.subarray(w));
     at.plan = child.add(planFd);
 
@@ -123,6 +127,9 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       sys.close(fd);
       fds.splice(fds.indexOf(fd), 1);
     }
+    // execCPUAffinity.initial: the CPUs to run on until the container's cgroup (cpuset) applies.
+    const initial = proc.execCPUAffinity?.initial;
+    if (initial) sys.schedSetaffinity(enter.pid, bitmask(initial, "process.execCPUAffinity.initial"));
     // Into the container's cgroup before anything forks, so the process starts there.
     const cg = reopenCgroup(state.cgroup.layout as never, subCgroup(state.cgroup.paths as never, o.cgroup), []);
     cg.addProcess(enter.pid);
@@ -239,6 +246,7 @@ async function processPlan(sys: Sys, state: ContainerState, p: Process, passed: 
     rlimits: planRlimits(p.rlimits),
     startHooks: [],
     hookState: "{}",
+    attrs: planAttrs({ ...p, memoryPolicy: state.config.linux?.memoryPolicy, personality: state.config.linux?.personality }),
   };
 }
 

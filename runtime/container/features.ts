@@ -6,7 +6,7 @@
 // Keep each list in step with the code that acts on it; features_test.ts checks every entry
 // against that code (parseMountOptions, compileSeccomp, CLONE_FLAG, CAPS).
 import type { Features, FeaturesSeccomp } from "../../spec/features.ts";
-import { NAMESPACE_TYPES } from "../../spec/enums.ts";
+import { NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from "../../spec/enums.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import { CAPS } from "../sys/constants.ts";
 
@@ -47,15 +47,14 @@ const SECCOMP_ARCHS: Record<string, FeaturesSeccomp["archs"]> = {
 /**
  * The filter flags compileSeccomp knows, with the first kernel that takes each. tsrun has no
  * seccomp(2) in its Sys seam to probe with (libseccomp asks seccomp(SECCOMP_SET_MODE_FILTER, flag,
- * NULL) and takes EFAULT for yes), so the kernel release decides.
- * WAIT_KILLABLE_RECV (5.19) is known but never supported: it only goes with SCMP_ACT_NOTIFY,
- * which tsrun refuses for now. TSYNC is accepted and, as in runc, not passed to the kernel.
+ * NULL) and takes EFAULT for yes), so the kernel release decides. TSYNC is accepted and, as in
+ * runc, not passed to the kernel; WAIT_KILLABLE_RECV goes only with an SCMP_ACT_NOTIFY rule.
  */
-const SECCOMP_FLAGS: [NonNullable<FeaturesSeccomp["knownFlags"]>[number], [number, number] | null][] = [
+const SECCOMP_FLAGS: [NonNullable<FeaturesSeccomp["knownFlags"]>[number], [number, number]][] = [
   ["SECCOMP_FILTER_FLAG_TSYNC", [3, 17]],
   ["SECCOMP_FILTER_FLAG_LOG", [4, 14]],
   ["SECCOMP_FILTER_FLAG_SPEC_ALLOW", [4, 17]],
-  ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", null],
+  ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", [5, 19]],
 ];
 
 export function buildFeatures(host: HostFacts, version: string): Features {
@@ -74,21 +73,12 @@ export function buildFeatures(host: HostFacts, version: string): Features {
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
-        // SCMP_ACT_NOTIFY compiles, but create refuses it: there is no listenerPath support yet.
-        actions: [
-          "SCMP_ACT_KILL",
-          "SCMP_ACT_KILL_PROCESS",
-          "SCMP_ACT_KILL_THREAD",
-          "SCMP_ACT_TRAP",
-          "SCMP_ACT_ERRNO",
-          "SCMP_ACT_TRACE",
-          "SCMP_ACT_ALLOW",
-          "SCMP_ACT_LOG",
-        ],
-        operators: ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"],
+        // SCMP_ACT_NOTIFY: the notify fd goes to linux.seccomp.listenerPath (stages.ts).
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
         archs: [...(SECCOMP_ARCHS[host.arch] ?? [])],
         knownFlags: SECCOMP_FLAGS.map(([flag]) => flag),
-        supportedFlags: SECCOMP_FLAGS.filter(([, since]) => since !== null && atLeast(since)).map(([flag]) => flag),
+        supportedFlags: SECCOMP_FLAGS.filter(([, since]) => atLeast(since)).map(([flag]) => flag),
       },
       // Not implemented yet: create refuses process.apparmorProfile, process.selinuxLabel,
       // linux.memoryPolicy, linux.intelRdt, linux.netDevices and mounts[].uidMappings.

@@ -5,6 +5,7 @@ import type { Hook, LinuxDevice, LinuxDeviceCgroup, Mount, Process, Spec } from 
 import { CAPS, RLIMIT } from "../sys/constants.ts";
 import type { DeviceOp, HookOp, InitPlan, MountOp, ProcessPlan, RlimitOp } from "../sys/init_plan.ts";
 import { PROPAGATION, parseMountOptions } from "./mount_options.ts";
+import { planAttrs } from "./process_attrs.ts";
 
 export interface PlanInput {
   id: string;
@@ -256,6 +257,8 @@ function planProcess(input: PlanInput, setupDev: boolean): ProcessPlan {
     rlimits: planRlimits(p.rlimits),
     startHooks: planHooks(input.config.hooks?.startContainer),
     hookState: "{}",
+    // execCPUAffinity is not for the container's init (runtime-spec); exec applies it.
+    attrs: planAttrs({ ...p, memoryPolicy: input.config.linux?.memoryPolicy, personality: input.config.linux?.personality, execCPUAffinity: undefined }),
   };
 }
 

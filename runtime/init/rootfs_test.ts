@@ -82,6 +82,7 @@ function plan(over: Partial<InitPlan> = {}): InitPlan {
       rlimits: [],
       startHooks: [],
       hookState: "{}",
+      attrs: {},
     },
     createHooks: [],
     runtimeHooks: false,

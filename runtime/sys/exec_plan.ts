@@ -45,6 +45,23 @@ export function encodeExecPlan(p: ProcessPlan, fds: ExecFds): Uint8Array {
     w.bytes(Exec.HOOK, new Uint8Array(head.buffer), new TextEncoder().encode([h.path, ...h.args, ...h.env].map((x) => x + "\0").join("")));
   }
   if (p.startHooks.length) w.str(Exec.HOOK_STATE, p.hookState);
+  const a = p.attrs;
+  if (a.personality !== undefined) w.u32(Exec.PERSONALITY, a.personality);
+  if (a.ioprio !== undefined) w.u32(Exec.IOPRIO, a.ioprio);
+  if (a.sched) w.bytes(Exec.SCHED, new Uint8Array(0), Buffer.from(a.sched, "base64"));
+  if (a.mempolicy) {
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, a.mempolicy.mode, true);
+    w.bytes(Exec.MEMPOLICY, head, Buffer.from(a.mempolicy.nodes, "base64"));
+  }
+  if (a.affinity) w.bytes(Exec.AFFINITY, new Uint8Array(0), Buffer.from(a.affinity, "base64"));
+  for (const [lsm, value] of [["apparmor", a.apparmor], ["selinux", a.selinux]] as const) {
+    if (value === undefined) continue;
+    if (fds.proc < 0) throw new Error(`${lsm} label: no procfs handle for the exec stage`);
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, fds.proc, true);
+    w.bytes(Exec.LSM, head, new TextEncoder().encode(`${lsm}\0${value}\0`));
+  }
   if (fds.fifo >= 0) w.u32(Exec.FIFO, fds.fifo, fds.proc);
   w.u32(Exec.PRESERVE_FDS, p.preserveFds);
   if (p.console && fds.console >= 0) w.u32(Exec.CONSOLE, fds.console, (p.console.rows << 16) | p.console.cols, p.console.bindConsole ? 1 : 0);

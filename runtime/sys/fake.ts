@@ -220,6 +220,10 @@ export class FakeSys implements Sys {
     return 0;
   }
 
+  schedSetaffinity(pid: number, mask: Uint8Array): void {
+    this.rec("schedSetaffinity", pid, [...mask]);
+  }
+
   kill(pid: number, signal: number): void {
     this.rec("kill", pid, signal);
   }

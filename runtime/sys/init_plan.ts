@@ -61,6 +61,21 @@ export interface RlimitOp {
   hard: string;
 }
 
+/** Attributes the exec stage sets before execve, as the kernel takes them (binary as base64). */
+export interface ProcessAttrs {
+  personality?: number;
+  ioprio?: number;
+  /** struct sched_attr */
+  sched?: string;
+  mempolicy?: { mode: number; nodes: string };
+  /** execCPUAffinity.final, a cpu mask */
+  affinity?: string;
+  /** the value written to attr/apparmor/exec ("exec <profile>") */
+  apparmor?: string;
+  /** the value written to attr/exec */
+  selinux?: string;
+}
+
 /** Everything the exec stage needs; init encodes it as an exec plan (protocol.ts Exec). */
 export interface ProcessPlan {
   args: string[];
@@ -83,6 +98,7 @@ export interface ProcessPlan {
   startHooks: HookOp[];
   /** The state JSON those hooks get on stdin (filled in by the host once the pid is known). */
   hookState: string;
+  attrs: ProcessAttrs;
   /** Make a pty inside the container and send its master to the console socket. */
   console: { rows: number; cols: number; bindConsole: boolean } | null;
   /** HOME is looked up in the container's /etc/passwd when the env lacks it (runc). */

@@ -210,6 +210,10 @@ export class LinuxSys implements Sys {
     return call("prctl", option, arg2, arg3, 0, 0);
   }
 
+  schedSetaffinity(pid: number, mask: Uint8Array): void {
+    call("sched_setaffinity", pid, mask.byteLength, ptr(mask));
+  }
+
   kill(pid: number, signal: number): void {
     call("kill", pid, signal);
   }

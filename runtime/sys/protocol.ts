@@ -107,6 +107,19 @@ export const Exec = {
   HOOK: 18,
   /** The state JSON the hooks get on stdin. */
   HOOK_STATE: 19,
+  /** u32 persona for personality(2). */
+  PERSONALITY: 20,
+  /** u32 ioprio value for ioprio_set(IOPRIO_WHO_PROCESS, 0, value). */
+  IOPRIO: 21,
+  /** struct sched_attr (SCHED_ATTR_SIZE_VER1, 56 bytes) for sched_setattr(0, attr, 0). */
+  SCHED: 22,
+  /** u32 mode|flags, then the node mask (unsigned longs) for set_mempolicy(2). */
+  MEMPOLICY: 23,
+  /** CPU mask for sched_setaffinity(0, …) right before execve (execCPUAffinity.final). */
+  AFFINITY: 24,
+  /** u32 procfs fd, then "apparmor" or "selinux", NUL, then the value written to the process's
+   * attr/exec file (the label the execve takes on). */
+  LSM: 25,
 } as const;
 
 /** First byte the exec stage writes to the exec fifo: the process will run, or the start failed

@@ -66,6 +66,7 @@ export interface Sys {
   prlimit(resource: number, soft: bigint, hard: bigint): void;
   prctl(option: number, arg2?: number, arg3?: number): number;
   kill(pid: number, signal: number): void;
+  schedSetaffinity(pid: number, mask: Uint8Array): void;
   getpid(): number;
   umask(mask: number): number;
   /** keyctl(KEYCTL_JOIN_SESSION_KEYRING): a new session keyring named `name`; its serial. */

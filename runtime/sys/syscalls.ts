@@ -64,6 +64,7 @@ const x86_64 = {
   execveat: 322,
   statx: 332,
   keyctl: 250,
+  sched_setaffinity: 203,
 };
 
 const arm64: typeof x86_64 = {
@@ -117,6 +118,7 @@ const arm64: typeof x86_64 = {
   execveat: 281,
   statx: 291,
   keyctl: 219,
+  sched_setaffinity: 122,
 };
 
 export type SyscallName = keyof typeof x86_64;
