@@ -72,6 +72,32 @@ export const KNOWN: Deviation[] = [
     does:
       "runc 1.1.5 applies the flag to the old / before pivot_root: the container's / is plain private (and when the rootfs is not a mount point of its own, create fails with EINVAL)",
   },
+  {
+    case: "hooks: poststart runs during start, after the user process was executed, before start returns",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'config.md, Poststart: "The `poststart` hooks MUST be called after the user-specified process is executed but before the `start` operation returns."',
+    does:
+      'runc 1.1.5 runs poststart hooks at the end of `create` (state "created"), before `start` and before the user process is executed',
+  },
+  {
+    case: "hooks: a failing poststart hook fails start and stops the container",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'runtime.md, Lifecycle 9: "If any `poststart` hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12."',
+    does: "runc 1.1.5 runs poststart hooks during `create`: a failing one makes `create` fail, so there is no container to start",
+  },
+  {
+    case: "hooks: a failing poststop hook is a warning: delete succeeds and the later poststop hooks run",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'runtime.md, Lifecycle 13: "If any `poststop` hook fails, the runtime MUST log a warning, but the remaining hooks and lifecycle continue as if the hook had succeeded."',
+    does:
+      "runc 1.1.5 logs the failure as an error and exits 0, but stops at the failing hook: the poststop hooks after it never run (crun 1.8.1 runs them)",
+  },
 ];
 
 /** The reason to skip `name` for the runtime at `bin`, or undefined to run it. */

@@ -200,8 +200,9 @@ class FsCgroup implements Cgroup {
       try {
         procs = this.fsys.read(join(dir, "cgroup.procs"));
       } catch (err) {
-        // A child cgroup may vanish while we walk; the container's own must be there.
-        if (!isTop && errorCode(err) === "ENOENT") return;
+        // A cgroup that is gone (a child vanishing while we walk, or the container's own removed
+        // behind our back) holds no processes.
+        if (errorCode(err) === "ENOENT") return;
         throw wrapError(`list processes: read "${join(dir, "cgroup.procs")}"`, err);
       }
       for (const line of procs.split("\n")) if (line.trim() !== "") found.add(Number(line));
@@ -254,6 +255,8 @@ class FsCgroup implements Cgroup {
     const v2 = this.layout.kind === "v1" ? undefined : this.paths.unified;
     if (signal === 9 && v2 !== undefined && this.fsys.exists(join(v2, "cgroup.kill"))) {
       writeFile(this.fsys, v2, "cgroup.kill", "1", "kill all processes");
+      // A process frozen by the v1 freezer (hybrid) dies only once thawed.
+      if (this.layout.kind === "hybrid") this.thaw();
       return;
     }
     let frozen = false;

@@ -89,6 +89,7 @@ export function cgroupMountOps(layout: Layout, paths: CgroupPaths, m: Mount, cgr
     deferReadonly: false,
     mustBeDir: false,
     keepMode: false,
+    copyUp: false,
     links: [],
   });
   if (layout.kind === "v2") {

@@ -56,7 +56,7 @@ export function unsupportedFields(c: Spec): string[] {
   const has = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
   const l = c.linux;
   if (l) {
-    for (const f of ["intelRdt", "netDevices", "mountLabel"] as const)
+    for (const f of ["netDevices"] as const)
       if (has(l[f])) out.push(`linux.${f}`);
   }
   (c.mounts ?? []).forEach((m, i) => {

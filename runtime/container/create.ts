@@ -15,6 +15,7 @@ import { openProc, procStat, writeProc } from "../sys/proc.ts";
 import { Msg, SeccompWhen } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
+import { applyIntelRdt, type RdtPlacement, removeIntelRdt, resctrlRoot } from "../intelrdt/resctrl.ts";
 import { helperMemfd, selfExec } from "./binaries.ts";
 import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout, ownCgroupPaths, tryRootlessCgroup } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
@@ -198,6 +199,15 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     // have run and exited by the time READY arrives.)
     const st = procStat(pid);
     if (!st) throw new ContainerError("the container process exited during create");
+    const rdt = config.linux?.intelRdt;
+    let rdtPlacement: RdtPlacement | undefined;
+    if (rdt) {
+      const root = resctrlRoot(readFileSync("/proc/self/mountinfo", "utf8"));
+      if (!root) throw new ContainerError("linux.intelRdt: resctrl is not mounted on this host (mount -t resctrl resctrl /sys/fs/resctrl)");
+      rdtPlacement = applyIntelRdt(root, id, rdt, pid);
+      const placed = rdtPlacement;
+      undo.push("remove the Intel RDT group", () => removeIntelRdt(placed));
+    }
     const oom = config.process?.oomScoreAdj;
     if (oom !== undefined) writeProc(sys, procfd, `${pid}/oom_score_adj`, String(oom));
     const state = (status: "creating" | "created") => hookState(id, status, pid, bundle.given, config);
@@ -232,6 +242,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       cgroup: cgroup ? { paths: cgroup.paths as never, created: [...cgroup.created], layout: layout as Layout } : { paths: { v1: {} }, created: [], layout },
       systemdCgroup: o.systemdCgroup,
       rootless: o.rootless,
+      ...(rdtPlacement ? { intelRdt: rdtPlacement } : {}),
     };
     store.write(saved);
     if (o.pidFile) writePidFile(o.pidFile, pid);

@@ -7,6 +7,7 @@ import { describe, hasCode } from "../sys/errors.ts";
 import { hookState, runHooks } from "../sys/hooks.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
+import { removeIntelRdt } from "../intelrdt/resctrl.ts";
 import { cgroupOf } from "./cgroup_ops.ts";
 import { killQuietly, waitGone } from "./stages.ts";
 import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
@@ -66,6 +67,7 @@ export function destroy(sys: Sys, store: StateStore, state: ContainerState): voi
   // Processes that outlived pid 1 (no pid namespace) would keep the cgroup busy.
   if (cg.pids().length) cg.killAll(SIGNALS.SIGKILL!, (pid, sig) => sys.kill(pid, sig));
   cg.destroy();
+  if (state.intelRdt) removeIntelRdt(state.intelRdt);
   // Without a mount namespace the container's mounts live in the host's, under the rootfs.
   if (!(state.config.linux?.namespaces ?? []).some((n) => n.type === "mount")) {
     try {

@@ -37,6 +37,8 @@ export function killContainer(sys: Sys, root: string, id: string, signal: number
     // Only a live pid 1 that is still ours (start time checked) is signalled: never a reused pid.
     if (status === "stopped") throw new ContainerError(`container "${id}" is not running`);
     sys.kill(state.pid, signal);
+    // A frozen process dies only once thawed; other signals wait for `resume` (runc does the same).
+    if (status === "paused" && signal === SIGNALS.SIGKILL) cgroupOf(state).thaw();
   } finally {
     sys.close(lock);
   }

@@ -5,7 +5,7 @@ import type { Hook, LinuxDevice, LinuxDeviceCgroup, Mount, Process, Spec } from 
 import { CAPS, RLIMIT } from "../sys/constants.ts";
 import type { DeviceOp, HookOp, InitPlan, MountOp, ProcessPlan, RlimitOp } from "../sys/init_plan.ts";
 import { PROPAGATION, parseMountOptions } from "./mount_options.ts";
-import { planAttrs } from "./process_attrs.ts";
+import { hostLsm, type LsmState, planAttrs } from "./process_attrs.ts";
 
 export interface PlanInput {
   id: string;
@@ -29,6 +29,8 @@ export interface PlanInput {
   /** Whether /proc/kcore exists (then /dev/core links to it, as runc does). */
   hasKcore: boolean;
   seccomp: ProcessPlan["seccomp"];
+  /** Which LSMs the host has (tests set it; default: looked up). */
+  lsm?: LsmState;
   /** setgroups(2) is denied in the container's user namespace (rootless): no supplementary groups. */
   setgroupsDenied?: boolean;
   /** Called for things tsrun skips on purpose, as runc warns about them. */
@@ -75,6 +77,8 @@ export function planInit(input: PlanInput): InitPlan {
   const mounts = config.mounts ?? [];
   const setupDev = !mounts.some((m) => posix.normalize(m.destination) === "/dev" && isBind(m));
 
+  // runc passes the label anyway and the mount fails with EINVAL; the reason is clearer here.
+  if (linux.mountLabel && !(input.lsm ?? hostLsm()).selinux) throw new PlanError(`linux.mountLabel "${linux.mountLabel}": SELinux is not enabled on this host`);
   let rootPropagation: number | null = null;
   if (linux.rootfsPropagation) {
     const p = PROPAGATION[linux.rootfsPropagation];
@@ -150,12 +154,17 @@ function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
         deferReadonly: target === "/dev" && opts.readonly,
         mustBeDir: false,
         keepMode: false,
+        copyUp: false,
         links: [],
       },
     ];
   }
   if (!m.type) throw new PlanError(`${field}.type: required for a mount that is not a bind mount`);
-  if (opts.tmpcopyup) throw new PlanError(`${field}.options: "tmpcopyup" is not supported yet`);
+  // linux.mountLabel: the SELinux context of new filesystems (not proc and sysfs, which cannot
+  // be labelled, nor bind mounts, which keep their files' labels).
+  const label = input.config.linux?.mountLabel;
+  if (label && m.type !== "proc" && m.type !== "sysfs") opts.params.push(["context", label]);
+  if (opts.tmpcopyup && m.type !== "tmpfs") throw new PlanError(`${field}.options: "tmpcopyup" is only for tmpfs`);
   const deferReadonly = opts.readonly && (m.type === "tmpfs" || target === "/dev");
   return [
     {
@@ -175,6 +184,7 @@ function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
       deferReadonly,
       mustBeDir: m.type === "proc" || m.type === "sysfs",
       keepMode: m.type === "tmpfs",
+      copyUp: opts.tmpcopyup,
       links: [],
     },
   ];
@@ -258,7 +268,7 @@ function planProcess(input: PlanInput, setupDev: boolean): ProcessPlan {
     startHooks: planHooks(input.config.hooks?.startContainer),
     hookState: "{}",
     // execCPUAffinity is not for the container's init (runtime-spec); exec applies it.
-    attrs: planAttrs({ ...p, memoryPolicy: input.config.linux?.memoryPolicy, personality: input.config.linux?.personality, execCPUAffinity: undefined }),
+    attrs: planAttrs({ ...p, memoryPolicy: input.config.linux?.memoryPolicy, personality: input.config.linux?.personality, execCPUAffinity: undefined }, input.lsm),
   };
 }
 

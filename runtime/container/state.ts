@@ -23,6 +23,8 @@ export interface ContainerState {
   cgroup: { paths: { v1: Record<string, string>; unified?: string }; created: string[]; layout: unknown };
   systemdCgroup: boolean;
   rootless: boolean;
+  /** The Intel RDT group, when linux.intelRdt was given. */
+  intelRdt?: { group: string; created: string[] };
 }
 
 export class ContainerError extends Error {}

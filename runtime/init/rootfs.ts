@@ -37,7 +37,8 @@ import {
 import { hasCode, wrap } from "../sys/errors.ts";
 import type { DeviceOp, InitPlan, MountOp } from "../sys/init_plan.ts";
 import type { Sys } from "../sys/sys.ts";
-import { basename, dirname, ensureIn, mkdirAllIn, openIn } from "./paths.ts";
+import { copyTree } from "./copyup.ts";
+import { basename, dirname, ensureIn, IN_ROOT, mkdirAllIn, openIn } from "./paths.ts";
 
 /** Mounts whose fds stay open until they are made read-only (deferReadonly). */
 type Deferred = number[];
@@ -100,6 +101,7 @@ function mountOne(sys: Sys, root: number, rootfs: string, m: MountOp, deferred: 
       if (m.recSet || m.recClr) sys.mountSetattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, { set: m.recSet, clr: m.recClr });
     } else {
       mnt = newMount(sys, m);
+      if (m.copyUp && existed) copyUp(sys, root, m.target, mnt);
     }
     sys.moveMount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     if (m.keepMode && existed) {
@@ -122,6 +124,20 @@ function mountOne(sys: Sys, root: number, rootfs: string, m: MountOp, deferred: 
   } finally {
     sys.close(target);
     if (mnt >= 0) sys.close(mnt);
+  }
+}
+
+/** tmpcopyup: the covered directory's contents into the new (still detached) filesystem. */
+function copyUp(sys: Sys, root: number, target: string, mnt: number): void {
+  const from = sys.openat2(root, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+  const to = sys.openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  try {
+    copyTree(sys, from, to);
+  } catch (e) {
+    throw wrap("tmpcopyup", e);
+  } finally {
+    sys.close(from);
+    sys.close(to);
   }
 }
 

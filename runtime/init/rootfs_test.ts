@@ -39,6 +39,7 @@ function mount(over: Partial<MountOp>): MountOp {
     deferReadonly: false,
     mustBeDir: false,
     keepMode: false,
+    copyUp: false,
     links: [],
     ...over,
   };

@@ -142,6 +142,14 @@ export class FakeSys implements Sys {
     this.rec("fchmodat", this.pathOf(dirfd), path, mode);
   }
 
+  readdir(fd: number): { name: string; type: number }[] {
+    this.rec("readdir", this.pathOf(fd));
+    const dir = this.pathOf(fd);
+    return [...this.tree.keys()]
+      .filter((p) => p !== dir && p.startsWith(dir === "/" ? "/" : dir + "/") && !p.slice(dir.length + 1).includes("/"))
+      .map((p) => ({ name: p.slice(p.lastIndexOf("/") + 1), type: ((this.tree.get(p)!.mode & S_IFMT) >> 12) }));
+  }
+
   readlinkat(dirfd: number, path: string): string {
     this.rec("readlinkat", this.pathOf(dirfd), path);
     const m = /^\/proc\/self\/fd\/(\d+)$/.exec(path);

@@ -31,6 +31,8 @@ export interface MountOp {
   mustBeDir: boolean;
   /** A tmpfs over an existing directory takes that directory's mode (runc). */
   keepMode: boolean;
+  /** tmpcopyup: the new filesystem starts with a copy of the directory it covers. */
+  copyUp: boolean;
   /** Symlinks to create after mounting it: [link target, absolute path of the link]. */
   links: [string, string][];
 }

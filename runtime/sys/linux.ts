@@ -138,6 +138,25 @@ export class LinuxSys implements Sys {
     return new TextDecoder().decode(buf.subarray(0, n));
   }
 
+  readdir(fd: number): { name: string; type: number }[] {
+    const out: { name: string; type: number }[] = [];
+    const buf = new Uint8Array(32768);
+    const v = new DataView(buf.buffer);
+    for (;;) {
+      const n = call("getdents64", fd, ptr(buf), buf.byteLength);
+      if (n === 0) return out;
+      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[]
+      for (let at = 0; at < n; ) {
+        const reclen = v.getUint16(at + 16, true);
+        const type = buf[at + 18]!;
+        const end = buf.indexOf(0, at + 19);
+        const name = new TextDecoder().decode(buf.subarray(at + 19, end));
+        if (name !== "." && name !== "..") out.push({ name, type });
+        at += reclen;
+      }
+    }
+  }
+
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
     call("mount", cptr(source), ptr(cstr(target)), cptr(fstype), flags, cptr(data), 0, target);
   }

@@ -46,6 +46,9 @@ export interface Sys {
   fchmod(fd: number, mode: number): void;
   fchmodat(dirfd: number, path: string, mode: number): void;
   readlinkat(dirfd: number, path: string): string;
+  /** getdents64(2) until the end: the entries of an open directory (without "." and ".."). */
+  readdir(fd: number): { name: string; type: number }[];
+
 
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
