@@ -366,15 +366,16 @@ function mountCases(options: string[]): void {
   const special = new Set(["bind", "rbind", "tmpcopyup", "remount"]);
   const unknown = options.filter((o) => !fresh.includes(o) && !recursive.includes(o) && !propagation.includes(o) && !special.has(o));
 
-  if (fresh.length > 0 || unknown.length > 0) {
-    conform("features: mount options of a new filesystem, each on a tmpfs of its own", async (t) => {
-      // Options this suite has no table for must at least mount a tmpfs.
-      const cases = [...fresh.map((o) => [o, FRESH[o]!] as const), ...unknown.map((o) => [o, { options: [o] } as (typeof FRESH)[string]] as const)];
+  // One container per option: a failure names its option, and a runtime's known deviation
+  // (lib/known.ts) skips only the option it concerns.
+  for (const o of [...fresh, ...unknown]) {
+    // Options this suite has no table for must at least mount a tmpfs.
+    const want = FRESH[o] ?? { options: [o] };
+    conform(`features: mount option "${o}" on a new tmpfs`, async (t) => {
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
-        for (const [o, f] of cases) c.mounts?.push({ destination: `/f/${o}`, type: "tmpfs", source: "tmpfs", options: [...f.options, "size=1m"] });
+        c.mounts?.push({ destination: "/f", type: "tmpfs", source: "tmpfs", options: [...want.options, "size=1m"] });
       });
-      const mounts = mountsOf(out);
-      expect(cases.flatMap(([o, f]) => checkMount(mounts.get(`/f/${o}`), f, JSON.stringify(f.options)))).toEqual([]);
+      expect(checkMount(mountsOf(out).get("/f"), want, JSON.stringify(want.options))).toEqual([]);
     });
   }
 
@@ -391,33 +392,43 @@ function mountCases(options: string[]): void {
     });
   }
 
-  if (options.includes("bind") || options.includes("rbind") || propagation.length > 0) {
-    conform("features: bind, rbind and the propagation options on binds of a shared host directory", async (t) => {
+  if (options.includes("bind")) {
+    conform('features: mount option "bind" binds a host directory without its submounts', async (t) => {
       const src = dirWithSubmount(t, "src");
-      // A mount point of its own, in a shared peer group, so slave and shared mean something.
-      run(["mount", "--bind", src, src]);
+      const out = await t.runOk("cat /proc/self/mountinfo", (c) => c.mounts?.push({ destination: "/b", type: "bind", source: src, options: ["bind"] }));
+      const mounts = mountsOf(out);
+      expect(mounts.has("/b")).toBe(true);
+      expect(mounts.has("/b/sub")).toBe(false);
+    });
+  }
+  if (options.includes("rbind")) {
+    conform('features: mount option "rbind" binds a host directory with its submounts', async (t) => {
+      const src = dirWithSubmount(t, "src");
+      const out = await t.runOk("cat /proc/self/mountinfo", (c) => c.mounts?.push({ destination: "/b", type: "bind", source: src, options: ["rbind"] }));
+      const mounts = mountsOf(out);
+      expect(mounts.has("/b")).toBe(true);
+      expect(mounts.has("/b/sub")).toBe(true);
+    });
+  }
+
+  for (const o of propagation) {
+    const { recursive, want } = PROPAGATION[o]!;
+    conform(`features: mount option "${o}" makes an rbind of a shared host directory ${want}${recursive ? ", submount included" : ""}`, async (t) => {
+      const src = dirWithSubmount(t, "src");
+      // A mount point of its own, submount included, in a shared peer group, so that slave and
+      // shared mean something: the container's copy starts as a slave of it (rootfsPropagation).
+      run(["mount", "--rbind", src, src]);
       run(["mount", "--make-rshared", src]);
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
         c.linux.rootfsPropagation = "rslave";
-        if (options.includes("bind")) c.mounts?.push({ destination: "/bind", type: "bind", source: src, options: ["bind"] });
-        if (options.includes("rbind")) c.mounts?.push({ destination: "/rbind", type: "bind", source: src, options: ["rbind"] });
-        for (const o of propagation) c.mounts?.push({ destination: `/p/${o}`, type: "bind", source: src, options: ["rbind", o] });
+        c.mounts?.push({ destination: "/p", type: "bind", source: src, options: ["rbind", o] });
       });
       const mounts = mountsOf(out);
       const bad: string[] = [];
-      if (options.includes("bind")) {
-        if (!mounts.has("/bind")) bad.push("bind: not mounted");
-        if (mounts.has("/bind/sub")) bad.push("bind: the submount came along (bind is not recursive)");
-      }
-      if (options.includes("rbind") && !mounts.has("/rbind/sub")) bad.push("rbind: the submount is missing");
-      for (const o of propagation) {
-        const { recursive, want } = PROPAGATION[o]!;
-        const points = recursive ? [`/p/${o}`, `/p/${o}/sub`] : [`/p/${o}`];
-        for (const p of points) {
-          const m = mounts.get(p);
-          const got = m === undefined ? "not mounted" : propagationOf(m);
-          if (got !== want) bad.push(`${o}: ${p} is ${got} (${m?.optional.join(" ") ?? ""}), want ${want}`);
-        }
+      for (const p of recursive ? ["/p", "/p/sub"] : ["/p"]) {
+        const m = mounts.get(p);
+        const got = m === undefined ? "not mounted" : propagationOf(m);
+        if (got !== want) bad.push(`${p} is ${got} (${m?.optional.join(" ") ?? ""}), want ${want}`);
       }
       expect(bad).toEqual([]);
     });
@@ -584,11 +595,12 @@ function seccompCases(s: NonNullable<Features["linux"]>["seccomp"]): void {
     });
   }
 
-  const archs = list(s.archs);
-  if (archs.length > 0) {
-    conform("features: every advertised seccomp architecture in one profile", async (t) => {
-      const r = await t.run(TRIGGER, (c) => withSeccomp(c, { defaultAction: "SCMP_ACT_ALLOW", architectures: archs, syscalls: [errnoRule()] }));
-      expectTrigger(r, ACTION_RESULT.SCMP_ACT_ERRNO!, archs.join(","));
+  // One profile per architecture: libseccomp, for one, cannot put architectures of both
+  // byte orders into one filter.
+  for (const arch of list(s.archs)) {
+    conform(`features: seccomp architecture ${arch} in a profile`, async (t) => {
+      const r = await t.run(TRIGGER, (c) => withSeccomp(c, { defaultAction: "SCMP_ACT_ALLOW", architectures: [arch], syscalls: [errnoRule()] }));
+      expectTrigger(r, ACTION_RESULT.SCMP_ACT_ERRNO!, arch);
     });
   }
 

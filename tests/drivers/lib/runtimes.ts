@@ -45,19 +45,8 @@ interface Gap {
   error: RegExp;
 }
 
-const TMPCOPYUP = /"tmpcopyup" is not supported yet/;
-
-/** Known tsrun gaps (as of the commit these tests were written against). */
-const GAPS: Gap[] = [
-  { runtime: "tsrun", scenario: "podman / run --read-only: / is read-only, podman's tmpfs /tmp is writable", because: "no tmpcopyup", error: TMPCOPYUP },
-  { runtime: "tsrun", scenario: "podman / run --tmpfs: a tmpfs with the image's content copied up", because: "no tmpcopyup", error: TMPCOPYUP },
-  {
-    runtime: "tsrun",
-    scenario: "containerd / task delete --force of a paused task",
-    because: "kill 9 does not thaw a paused container",
-    error: /timed out .*tasks delete --force.*the task's cgroup is FROZEN/,
-  },
-];
+/** Known tsrun gaps (as of the commit these tests were written against). None left. */
+const GAPS: Gap[] = [];
 
 function gapFor(runtime: Runtime, suite: string, title: string): Gap | undefined {
   return GAPS.find((g) => g.runtime === runtime.name && `${suite} / ${title}` === g.scenario);
