@@ -4,6 +4,7 @@
 //
 //   helper enter <sync fd>     join/create namespaces, id-map handshake, fork, exec the next stage
 //   helper init <plan fd>      drop privileges, wait on the exec fifo, seccomp, execve the process
+//   helper userns <sync fd>    hold a user namespace while the host maps it (idmapped mounts)
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -739,12 +740,28 @@ static int exec_stage(int plan_fd) {
   die(errno, "execve %s", path);
 }
 
+// A user namespace that only holds id maps, for idmapped mounts: the host writes its maps and
+// keeps an fd of it (/proc/<pid>/ns/user); this process lives until the host closes the socket.
+static int userns_holder(void) {
+  uint32_t len;
+  if (unshare(CLONE_NEWUSER) < 0) die(errno, "unshare user namespace for an idmapped mount");
+  put_frame(MSG_USERNS_READY, NULL, 0);
+  free(get_frame(MSG_USERNS_MAPPED, &len));
+  char c;
+  while (read(sync_fd, &c, 1) > 0 || errno == EINTR) {}
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "enter")) {
     sync_fd = atoi(argv[2]);
     return enter();
   }
   if (argc == 3 && !strcmp(argv[1], "init")) return exec_stage(atoi(argv[2]));
+  if (argc == 3 && !strcmp(argv[1], "userns")) {
+    sync_fd = atoi(argv[2]);
+    return userns_holder();
+  }
   fprintf(stderr, "tsrun-helper: internal program of tsrun, not meant to be run by hand\n");
   return 2;
 }

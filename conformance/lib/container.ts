@@ -32,8 +32,11 @@ export async function started(t: Ctx, script: string, edit?: (c: Spec, b: Bundle
   return { b, id, out: cr.outPath, err: cr.errPath, pid: s.pid };
 }
 
-/** A container script that prints "ready" and then idles forever as pid 1. */
-export const IDLE = "echo ready; while :; do sleep 100000; done";
+/**
+ * A container script that prints "ready" and then idles forever as pid 1. The sleep runs in the
+ * background: a shell defers its traps until a foreground command ends, but `wait` is interrupted.
+ */
+export const IDLE = "echo ready; while :; do sleep 100000 & wait $!; done";
 
 /** Fields of a /proc/<pid>/status text, e.g. procStatus(out).CapEff. */
 export function procStatus(text: string): Record<string, string> {

@@ -90,6 +90,7 @@ export function cgroupMountOps(layout: Layout, paths: CgroupPaths, m: Mount, cgr
     mustBeDir: false,
     keepMode: false,
     copyUp: false,
+    idmap: null,
     links: [],
   });
   if (layout.kind === "v2") {

@@ -59,8 +59,5 @@ export function unsupportedFields(c: Spec): string[] {
     for (const f of ["netDevices"] as const)
       if (has(l[f])) out.push(`linux.${f}`);
   }
-  (c.mounts ?? []).forEach((m, i) => {
-    if (has(m.uidMappings) || has(m.gidMappings)) out.push(`mounts[${i}].uidMappings`);
-  });
   return out;
 }

@@ -19,6 +19,7 @@ import { applyIntelRdt, type RdtPlacement, removeIntelRdt, resctrlRoot } from ".
 import { helperMemfd, selfExec } from "./binaries.ts";
 import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout, ownCgroupPaths, tryRootlessCgroup } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
+import { idmapKey, idmapNamespaces, idmapOf } from "./idmap.ts";
 import { idMapText, planEnter } from "./namespaces.ts";
 import { type Grantable, planInit } from "./plan.ts";
 import {
@@ -133,6 +134,15 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       throw new ContainerError("process.user.additionalGids: not possible rootless with only your own gid mapped (setgroups is denied)");
     const seccomp = await compileFilter(config, o.warn);
     const procfd = keep(openProc(sys));
+    // Idmapped mounts: a user namespace fd per distinct mapping, passed to init.
+    const idmaps = (config.mounts ?? []).map((m, i) => idmapOf(m, config, `mounts[${i}]`));
+    const usernsFds = await idmapNamespaces(
+      sys,
+      idmaps.filter((r) => r !== null),
+      (sync) => Bun.spawn([`/proc/self/fd/4`, "userns", "3"], { stdio: ["ignore", "ignore", "inherit", sync, helper] as never, env: {} }),
+      (p, uid, gid) => writeIdMaps(sys, procfd, p, { ...config, linux: { ...config.linux, uidMappings: [...uid], gidMappings: [...gid] } }, o.rootless),
+    );
+    const usernsAt = new Map([...usernsFds].map(([k, fd]) => [k, child.add(keep(fd))]));
     const plan = planInit({
       id,
       bundle: bundle.dir,
@@ -145,6 +155,10 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       console: consoleSock >= 0,
       fds: { sync: at.sync, helper: at.helper, fifo: at.fifo, console: at.console },
       cgroupMounts: (m) => cgroupMountOps(layout, cgroupPaths, m, namespaceNew(config, "cgroup")),
+      idmap: (_m, i) => {
+        const r = idmaps[i];
+        return r ? { fd: usernsAt.get(idmapKey(r))!, recursive: r.recursive } : null;
+      },
       sourceKind,
       grantable: grantable(),
       hasKcore: existsSync("/proc/kcore"),

@@ -135,6 +135,8 @@ export function parseMountOptions(options: readonly string[] = []): MountOptions
       o.propagation.push(PROPAGATION[opt]!);
     } else if (opt === "tmpcopyup") {
       o.tmpcopyup = true;
+    } else if (opt === "idmap" || opt === "ridmap") {
+      // idmapped mounts: handled from the mount's mappings (idmap.ts)
     } else if (opt === "remount") {
       return `option "remount" is not supported for a new mount`;
     } else if (IGNORED.has(opt)) {

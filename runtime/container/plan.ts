@@ -20,6 +20,8 @@ export interface PlanInput {
   extraEnv: string[];
   console: boolean;
   fds: InitPlan["fds"];
+  /** The idmapping (user namespace fd in init) of mounts[index], if it asks for one. */
+  idmap(m: Mount, index: number): MountOp["idmap"];
   /** Expands a mount of type "cgroup" into what this host needs. */
   cgroupMounts(m: Mount): MountOp[];
   /** Host stat of a bind source: "dir", "file", or null when missing. */
@@ -155,6 +157,7 @@ function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
         mustBeDir: false,
         keepMode: false,
         copyUp: false,
+        idmap: input.idmap(m, index),
         links: [],
       },
     ];
@@ -185,6 +188,7 @@ function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
       mustBeDir: m.type === "proc" || m.type === "sysfs",
       keepMode: m.type === "tmpfs",
       copyUp: opts.tmpcopyup,
+      idmap: input.idmap(m, index),
       links: [],
     },
   ];

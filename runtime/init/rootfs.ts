@@ -12,6 +12,7 @@ import {
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
   MNT_DETACH,
+  MOUNT_ATTR_IDMAP,
   MOUNT_ATTR_RDONLY,
   MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH,
@@ -102,6 +103,14 @@ function mountOne(sys: Sys, root: number, rootfs: string, m: MountOp, deferred: 
     } else {
       mnt = newMount(sys, m);
       if (m.copyUp && existed) copyUp(sys, root, m.target, mnt);
+    }
+    // Only a detached mount can be idmapped: before it is attached.
+    if (m.idmap) {
+      try {
+        sys.mountSetattr(mnt, "", AT_EMPTY_PATH | (m.idmap.recursive ? AT_RECURSIVE : 0), { set: MOUNT_ATTR_IDMAP, usernsFd: m.idmap.fd });
+      } catch (e) {
+        throw wrap(hasCode(e, "EINVAL") ? "idmap (this filesystem or kernel cannot idmap mounts)" : "idmap", e);
+      }
     }
     sys.moveMount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     if (m.keepMode && existed) {

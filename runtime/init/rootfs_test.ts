@@ -40,6 +40,7 @@ function mount(over: Partial<MountOp>): MountOp {
     mustBeDir: false,
     keepMode: false,
     copyUp: false,
+    idmap: null,
     links: [],
     ...over,
   };

@@ -33,6 +33,8 @@ export interface MountOp {
   keepMode: boolean;
   /** tmpcopyup: the new filesystem starts with a copy of the directory it covers. */
   copyUp: boolean;
+  /** An idmapped mount: the user namespace fd (in init) holding the mapping; ridmap = recursive. */
+  idmap: { fd: number; recursive: boolean } | null;
   /** Symlinks to create after mounting it: [link target, absolute path of the link]. */
   links: [string, string][];
 }
