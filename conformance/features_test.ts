@@ -238,74 +238,77 @@ interface MountCheck {
 }
 
 /**
- * Options of a new filesystem, each on a tmpfs of its own. A negative option comes after its
- * positive one, so what it undoes is visible. Options whose effect mountinfo does not show
- * (iversion, norelatime on a new mount, the ignored ones) must at least mount.
+ * Options of a new filesystem (a tmpfs), in groups that share one container, each option on a
+ * mount of its own. A negative option comes after its positive one, so what it undoes shows.
+ * Options whose effect mountinfo does not show (iversion, norelatime on a new mount, the ones
+ * runc accepts and ignores) must at least mount; those have a container each, so that a runtime
+ * that refuses one fails only that case.
  */
-const FRESH: Record<string, { options: string[] } & MountCheck> = {
-  ro: { options: ["ro"], has: ["ro"] },
-  rw: { options: ["ro", "rw"], has: ["rw"] },
-  nosuid: { options: ["nosuid"], has: ["nosuid"] },
-  suid: { options: ["nosuid", "suid"], lacks: ["nosuid"] },
-  nodev: { options: ["nodev"], has: ["nodev"] },
-  dev: { options: ["nodev", "dev"], lacks: ["nodev"] },
-  noexec: { options: ["noexec"], has: ["noexec"] },
-  exec: { options: ["noexec", "exec"], lacks: ["noexec"] },
-  nodiratime: { options: ["nodiratime"], has: ["nodiratime"] },
-  diratime: { options: ["nodiratime", "diratime"], lacks: ["nodiratime"] },
-  nosymfollow: { options: ["nosymfollow"], has: ["nosymfollow"] },
-  symfollow: { options: ["nosymfollow", "symfollow"], lacks: ["nosymfollow"] },
-  noatime: { options: ["noatime"], has: ["noatime"] },
-  atime: { options: ["noatime", "atime"], lacks: ["noatime"] },
-  relatime: { options: ["relatime"], has: ["relatime"] },
-  norelatime: { options: ["norelatime"] },
-  strictatime: { options: ["strictatime"], lacks: ["relatime", "noatime"] },
-  nostrictatime: { options: ["strictatime", "nostrictatime"], has: ["relatime"] },
-  sync: { options: ["sync"], superHas: ["sync"] },
-  async: { options: ["sync", "async"], superLacks: ["sync"] },
-  dirsync: { options: ["dirsync"], superHas: ["dirsync"] },
-  lazytime: { options: ["lazytime"], superHas: ["lazytime"] },
-  nolazytime: { options: ["lazytime", "nolazytime"], superLacks: ["lazytime"] },
-  mand: { options: ["mand"] },
-  nomand: { options: ["mand", "nomand"], superLacks: ["mand"] },
-  iversion: { options: ["iversion"] },
-  noiversion: { options: ["noiversion"] },
-  defaults: { options: ["defaults"] },
-  silent: { options: ["silent"] },
-  loud: { options: ["loud"] },
-  acl: { options: ["acl"] },
-  noacl: { options: ["noacl"] },
+const FRESH: Record<string, { group: string; options: string[] } & MountCheck> = {
+  ro: { group: "per-mount flags", options: ["ro"], has: ["ro"] },
+  rw: { group: "per-mount flags", options: ["ro", "rw"], has: ["rw"] },
+  nosuid: { group: "per-mount flags", options: ["nosuid"], has: ["nosuid"] },
+  suid: { group: "per-mount flags", options: ["nosuid", "suid"], lacks: ["nosuid"] },
+  nodev: { group: "per-mount flags", options: ["nodev"], has: ["nodev"] },
+  dev: { group: "per-mount flags", options: ["nodev", "dev"], lacks: ["nodev"] },
+  noexec: { group: "per-mount flags", options: ["noexec"], has: ["noexec"] },
+  exec: { group: "per-mount flags", options: ["noexec", "exec"], lacks: ["noexec"] },
+  nodiratime: { group: "per-mount flags", options: ["nodiratime"], has: ["nodiratime"] },
+  diratime: { group: "per-mount flags", options: ["nodiratime", "diratime"], lacks: ["nodiratime"] },
+  nosymfollow: { group: "per-mount flags", options: ["nosymfollow"], has: ["nosymfollow"] },
+  symfollow: { group: "per-mount flags", options: ["nosymfollow", "symfollow"], lacks: ["nosymfollow"] },
+  noatime: { group: "access-time modes", options: ["noatime"], has: ["noatime"] },
+  atime: { group: "access-time modes", options: ["noatime", "atime"], lacks: ["noatime"] },
+  relatime: { group: "access-time modes", options: ["relatime"], has: ["relatime"] },
+  norelatime: { group: "access-time modes", options: ["norelatime"] },
+  strictatime: { group: "access-time modes", options: ["strictatime"], lacks: ["relatime", "noatime"] },
+  nostrictatime: { group: "access-time modes", options: ["strictatime", "nostrictatime"], has: ["relatime"] },
+  sync: { group: "superblock flags", options: ["sync"], superHas: ["sync"] },
+  async: { group: "superblock flags", options: ["sync", "async"], superLacks: ["sync"] },
+  dirsync: { group: "superblock flags", options: ["dirsync"], superHas: ["dirsync"] },
+  lazytime: { group: "superblock flags", options: ["lazytime"], superHas: ["lazytime"] },
+  nolazytime: { group: "superblock flags", options: ["lazytime", "nolazytime"], superLacks: ["lazytime"] },
+  mand: { group: "superblock flags", options: ["mand"] },
+  nomand: { group: "superblock flags", options: ["mand", "nomand"], superLacks: ["mand"] },
+  iversion: { group: "superblock flags", options: ["iversion"] },
+  noiversion: { group: "superblock flags", options: ["noiversion"] },
+  defaults: { group: "defaults", options: ["defaults"] },
+  silent: { group: "silent", options: ["silent"] },
+  loud: { group: "loud", options: ["loud"] },
+  acl: { group: "acl", options: ["acl"] },
+  noacl: { group: "noacl", options: ["noacl"] },
 };
 
 /**
- * Recursive attributes (mount_setattr AT_RECURSIVE), each on an rbind of a host directory with a
- * submount, checked on the submount as the container sees it. A clearing option is tried on a
- * submount that has the flag set on the host.
+ * Recursive attributes (mount_setattr(2) with AT_RECURSIVE), on rbinds of a host directory with a
+ * submount, checked on the submount as the container sees it; a clearing option is tried on a
+ * submount that has the flag on the host. Flags share a container; the access-time modes, one
+ * value that mount_setattr(2) changes only as a whole, have one each.
  */
-const RECURSIVE: Record<string, { from: "plain" | "flagged" | "strict" } & MountCheck> = {
-  rro: { from: "plain", has: ["ro"] },
-  rrw: { from: "flagged", has: ["rw"] },
-  rnosuid: { from: "plain", has: ["nosuid"] },
-  rsuid: { from: "flagged", lacks: ["nosuid"] },
-  rnodev: { from: "plain", has: ["nodev"] },
-  rdev: { from: "flagged", lacks: ["nodev"] },
-  rnoexec: { from: "plain", has: ["noexec"] },
-  rexec: { from: "flagged", lacks: ["noexec"] },
-  rnodiratime: { from: "plain", has: ["nodiratime"] },
-  rdiratime: { from: "flagged", lacks: ["nodiratime"] },
-  rnosymfollow: { from: "plain", has: ["nosymfollow"] },
-  rsymfollow: { from: "flagged", lacks: ["nosymfollow"] },
-  rnoatime: { from: "plain", has: ["noatime"] },
+const RECURSIVE: Record<string, { group: string; from: "plain" | "flagged" | "strict" } & MountCheck> = {
+  rro: { group: "flags set", from: "plain", has: ["ro"] },
+  rrw: { group: "flags cleared", from: "flagged", has: ["rw"] },
+  rnosuid: { group: "flags set", from: "plain", has: ["nosuid"] },
+  rsuid: { group: "flags cleared", from: "flagged", lacks: ["nosuid"] },
+  rnodev: { group: "flags set", from: "plain", has: ["nodev"] },
+  rdev: { group: "flags cleared", from: "flagged", lacks: ["nodev"] },
+  rnoexec: { group: "flags set", from: "plain", has: ["noexec"] },
+  rexec: { group: "flags cleared", from: "flagged", lacks: ["noexec"] },
+  rnodiratime: { group: "flags set", from: "plain", has: ["nodiratime"] },
+  rdiratime: { group: "flags cleared", from: "flagged", lacks: ["nodiratime"] },
+  rnosymfollow: { group: "flags set", from: "plain", has: ["nosymfollow"] },
+  rsymfollow: { group: "flags cleared", from: "flagged", lacks: ["nosymfollow"] },
+  rnoatime: { group: "rnoatime", from: "plain", has: ["noatime"] },
   // mount(8): atime "Do not use the noatime feature", nostrictatime "Use the kernel's default
   // behavior for inode access time updates" (relatime).
-  ratime: { from: "flagged", lacks: ["noatime"] },
-  rrelatime: { from: "flagged", has: ["relatime"] },
-  rnorelatime: { from: "plain" },
-  rstrictatime: { from: "plain", lacks: ["relatime", "noatime"] },
-  rnostrictatime: { from: "strict", has: ["relatime"] },
+  ratime: { group: "ratime", from: "flagged", lacks: ["noatime"] },
+  rrelatime: { group: "rrelatime", from: "flagged", has: ["relatime"] },
+  rnorelatime: { group: "rnorelatime", from: "plain" },
+  rstrictatime: { group: "rstrictatime", from: "plain", lacks: ["relatime", "noatime"] },
+  rnostrictatime: { group: "rnostrictatime", from: "strict", has: ["relatime"] },
 };
 
-/** Propagation, on binds of a shared host directory with a submount. */
+/** Propagation, on rbinds of a shared host directory with a submount. */
 const PROPAGATION: Record<string, { recursive: boolean; want: "shared" | "slave" | "private" | "unbindable" }> = {
   shared: { recursive: false, want: "shared" },
   rshared: { recursive: true, want: "shared" },
@@ -317,7 +320,7 @@ const PROPAGATION: Record<string, { recursive: boolean; want: "shared" | "slave"
   runbindable: { recursive: true, want: "unbindable" },
 };
 
-const HOST_FLAGS = "ro,nosuid,nodev,noexec,nodiratime,noatime,nosymfollow";
+const HOST_FLAGS = { plain: undefined, flagged: "ro,nosuid,nodev,noexec,nodiratime,noatime,nosymfollow", strict: "strictatime" };
 
 function run(argv: string[]): void {
   const r = Bun.spawnSync(argv);
@@ -359,61 +362,79 @@ function mountsOf(out: string): Map<string, MountInfo> {
   return new Map(parseMountInfo(out).map((m) => [m.mountPoint, m]));
 }
 
+/** Advertised options by group, in the order the runtime lists them. */
+function groups<T extends { group: string }>(options: string[], table: Record<string, T>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const o of options) {
+    const g = table[o]?.group;
+    if (g !== undefined) out.set(g, [...(out.get(g) ?? []), o]);
+  }
+  return out;
+}
+
+const label = (group: string, members: string[]) => (members.length === 1 && members[0] === group ? `mount option "${group}"` : `mount options: ${group} (${members.join(", ")})`);
+
 function mountCases(options: string[]): void {
-  const fresh = options.filter((o) => FRESH[o] !== undefined);
-  const recursive = options.filter((o) => RECURSIVE[o] !== undefined);
-  const propagation = options.filter((o) => PROPAGATION[o] !== undefined);
   const special = new Set(["bind", "rbind", "tmpcopyup", "remount"]);
-  const unknown = options.filter((o) => !fresh.includes(o) && !recursive.includes(o) && !propagation.includes(o) && !special.has(o));
+  const known = (o: string) => FRESH[o] !== undefined || RECURSIVE[o] !== undefined || PROPAGATION[o] !== undefined || special.has(o);
 
-  // One container per option: a failure names its option, and a runtime's known deviation
-  // (lib/known.ts) skips only the option it concerns.
-  for (const o of [...fresh, ...unknown]) {
-    // Options this suite has no table for must at least mount a tmpfs.
-    const want = FRESH[o] ?? { options: [o] };
-    conform(`features: mount option "${o}" on a new tmpfs`, async (t) => {
+  for (const [group, members] of groups(options, FRESH)) {
+    conform(`features: ${label(group, members)} on new tmpfs mounts`, async (t) => {
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
-        c.mounts?.push({ destination: "/f", type: "tmpfs", source: "tmpfs", options: [...want.options, "size=1m"] });
+        for (const o of members) c.mounts?.push({ destination: `/f/${o}`, type: "tmpfs", source: "tmpfs", options: [...FRESH[o]!.options, "size=1m"] });
       });
-      expect(checkMount(mountsOf(out).get("/f"), want, JSON.stringify(want.options))).toEqual([]);
+      const mounts = mountsOf(out);
+      expect(members.flatMap((o) => checkMount(mounts.get(`/f/${o}`), FRESH[o]!, JSON.stringify(FRESH[o]!.options)))).toEqual([]);
     });
   }
-
-  for (const o of recursive) {
-    const want = RECURSIVE[o]!;
-    conform(`features: mount option "${o}" on an rbind reaches its submount`, async (t) => {
-      const hostFlags = { plain: undefined, flagged: HOST_FLAGS, strict: "strictatime" }[want.from];
-      const src = dirWithSubmount(t, "src", hostFlags);
+  // Options this suite has no table for must at least mount a tmpfs.
+  for (const o of options.filter((x) => !known(x))) {
+    conform(`features: mount option "${o}" (unknown to this suite) on a new tmpfs`, async (t) => {
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
-        c.mounts?.push({ destination: "/r", type: "bind", source: src, options: ["rbind", o] });
+        c.mounts?.push({ destination: "/f", type: "tmpfs", source: "tmpfs", options: [o, "size=1m"] });
       });
-      const what = `"${o}" on a submount${hostFlags ? ` with ${hostFlags} on the host` : ""}`;
-      expect(checkMount(mountsOf(out).get("/r/sub"), want, what)).toEqual([]);
+      expect(mountsOf(out).get("/f")?.fsType).toBe("tmpfs");
     });
   }
 
-  if (options.includes("bind")) {
-    conform('features: mount option "bind" binds a host directory without its submounts', async (t) => {
-      const src = dirWithSubmount(t, "src");
-      const out = await t.runOk("cat /proc/self/mountinfo", (c) => c.mounts?.push({ destination: "/b", type: "bind", source: src, options: ["bind"] }));
+  for (const [group, members] of groups(options, RECURSIVE)) {
+    conform(`features: recursive ${label(group, members)} on rbinds reach the submounts`, async (t) => {
+      const sources = new Map<string, string>();
+      const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
+        for (const o of members) {
+          const from = RECURSIVE[o]!.from;
+          if (!sources.has(from)) sources.set(from, dirWithSubmount(t, `src-${from}`, HOST_FLAGS[from]));
+          c.mounts?.push({ destination: `/r/${o}`, type: "bind", source: sources.get(from)!, options: ["rbind", o] });
+        }
+      });
       const mounts = mountsOf(out);
-      expect(mounts.has("/b")).toBe(true);
-      expect(mounts.has("/b/sub")).toBe(false);
-    });
-  }
-  if (options.includes("rbind")) {
-    conform('features: mount option "rbind" binds a host directory with its submounts', async (t) => {
-      const src = dirWithSubmount(t, "src");
-      const out = await t.runOk("cat /proc/self/mountinfo", (c) => c.mounts?.push({ destination: "/b", type: "bind", source: src, options: ["rbind"] }));
-      const mounts = mountsOf(out);
-      expect(mounts.has("/b")).toBe(true);
-      expect(mounts.has("/b/sub")).toBe(true);
+      expect(
+        members.flatMap((o) => {
+          const flags = HOST_FLAGS[RECURSIVE[o]!.from];
+          return checkMount(mounts.get(`/r/${o}/sub`), RECURSIVE[o]!, `"${o}" on a submount${flags ? ` with ${flags} on the host` : ""}`);
+        }),
+      ).toEqual([]);
     });
   }
 
-  for (const o of propagation) {
-    const { recursive, want } = PROPAGATION[o]!;
-    conform(`features: mount option "${o}" makes an rbind of a shared host directory ${want}${recursive ? ", submount included" : ""}`, async (t) => {
+  const binds = options.filter((o) => o === "bind" || o === "rbind");
+  if (binds.length > 0) {
+    conform(`features: mount options ${binds.join(" and ")}: a bind leaves the submounts out, an rbind takes them along`, async (t) => {
+      const src = dirWithSubmount(t, "src");
+      const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
+        for (const o of binds) c.mounts?.push({ destination: `/${o}`, type: "bind", source: src, options: [o] });
+      });
+      const mounts = mountsOf(out);
+      for (const o of binds) {
+        expect(mounts.has(`/${o}`), `${o}: mounted`).toBe(true);
+        expect(mounts.has(`/${o}/sub`), `${o}: the submount is there`).toBe(o === "rbind");
+      }
+    });
+  }
+
+  const propagation = options.filter((o) => PROPAGATION[o] !== undefined);
+  if (propagation.length > 0) {
+    conform(`features: propagation mount options (${propagation.join(", ")}) on rbinds of a shared host directory`, async (t) => {
       const src = dirWithSubmount(t, "src");
       // A mount point of its own, submount included, in a shared peer group, so that slave and
       // shared mean something: the container's copy starts as a slave of it (rootfsPropagation).
@@ -421,14 +442,17 @@ function mountCases(options: string[]): void {
       run(["mount", "--make-rshared", src]);
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
         c.linux.rootfsPropagation = "rslave";
-        c.mounts?.push({ destination: "/p", type: "bind", source: src, options: ["rbind", o] });
+        for (const o of propagation) c.mounts?.push({ destination: `/p/${o}`, type: "bind", source: src, options: ["rbind", o] });
       });
       const mounts = mountsOf(out);
       const bad: string[] = [];
-      for (const p of recursive ? ["/p", "/p/sub"] : ["/p"]) {
-        const m = mounts.get(p);
-        const got = m === undefined ? "not mounted" : propagationOf(m);
-        if (got !== want) bad.push(`${p} is ${got} (${m?.optional.join(" ") ?? ""}), want ${want}`);
+      for (const o of propagation) {
+        const { recursive, want } = PROPAGATION[o]!;
+        for (const p of recursive ? [`/p/${o}`, `/p/${o}/sub`] : [`/p/${o}`]) {
+          const m = mounts.get(p);
+          const got = m === undefined ? "not mounted" : propagationOf(m);
+          if (got !== want) bad.push(`${o}: ${p} is ${got} (${m?.optional.join(" ") ?? ""}), want ${want}`);
+        }
       }
       expect(bad).toEqual([]);
     });

@@ -1,5 +1,4 @@
-// Loading a bundle: config.json read, validated against the schema and checks, and refused when it
-// asks for something tsrun does not do yet (never silently ignored).
+// Loading a bundle: config.json read and validated against the schema and the checks.
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Spec } from "../../spec/schema.ts";
@@ -37,8 +36,6 @@ export function loadBundle(path: string): Bundle {
   const parsed = parseConfig(text);
   if (!parsed.ok) throw new ConfigError(parsed.errors);
   const config = parsed.config;
-  const unsupported = unsupportedFields(config);
-  if (unsupported.length) throw new ConfigError(unsupported.map((f) => `config.json: ${f}: not supported by tsrun yet`));
   const rootfs = resolve(dir, config.root?.path ?? "");
   let isDir = false;
   try {
@@ -48,16 +45,4 @@ export function loadBundle(path: string): Bundle {
   }
   if (!isDir) throw new ContainerError(`rootfs "${rootfs}" is not a directory`);
   return { given: resolve(path), dir, config, rootfs };
-}
-
-/** Fields with a meaning tsrun does not implement yet; an empty value is no request. */
-export function unsupportedFields(c: Spec): string[] {
-  const out: string[] = [];
-  const has = (v: unknown) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0);
-  const l = c.linux;
-  if (l) {
-    for (const f of ["netDevices"] as const)
-      if (has(l[f])) out.push(`linux.${f}`);
-  }
-  return out;
 }

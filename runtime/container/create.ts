@@ -7,7 +7,8 @@ import type { LinuxIDMapping, Spec } from "../../spec/schema.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import type { Cgroup, Layout } from "../cgroups/index.ts";
 import { Channel } from "../sys/channel.ts";
-import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, S_IFIFO } from "../sys/constants.ts";
+import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, O_RDONLY, S_IFIFO } from "../sys/constants.ts";
+import { Netlink } from "../sys/netlink.ts";
 import { hasCode, wrap } from "../sys/errors.ts";
 import { hookState, runHooks } from "../sys/hooks.ts";
 import type { InitPlan, ProcessPlan } from "../sys/init_plan.ts";
@@ -213,6 +214,9 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     // have run and exited by the time READY arrives.)
     const st = procStat(pid);
     if (!st) throw new ContainerError("the container process exited during create");
+    // linux.netDevices: moved (and renamed) into the container's network namespace now; init
+    // gives them back their addresses and brings them up in there.
+    plan.netDevices = moveNetDevices(sys, config, pid);
     const rdt = config.linux?.intelRdt;
     let rdtPlacement: RdtPlacement | undefined;
     if (rdt) {
@@ -271,6 +275,29 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const e = wrap(`create container "${id}"`, err);
     if (failures.length) (e as Error).message += ` (cleanup failed: ${failures.join("; ")})`;
     throw e;
+  }
+}
+
+function moveNetDevices(sys: Sys, config: Spec, pid: number): InitPlan["netDevices"] {
+  const devices = Object.entries(config.linux?.netDevices ?? {});
+  if (!devices.length) return [];
+  const nl = new Netlink(sys);
+  const ns = sys.openat(AT_FDCWD, `/proc/${pid}/ns/net`, O_RDONLY | O_CLOEXEC);
+  try {
+    return devices.map(([host, d]) => {
+      const name = d.name ?? host;
+      try {
+        const link = nl.link(host);
+        const addresses = nl.addresses(link.index);
+        nl.moveLink(link.index, ns, name);
+        return { name, ...(name.includes("%d") && link.mac ? { mac: link.mac } : {}), addresses };
+      } catch (e) {
+        throw wrap(`linux.netDevices["${host}"]`, e);
+      }
+    });
+  } finally {
+    sys.close(ns);
+    nl.close();
   }
 }
 

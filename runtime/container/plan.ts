@@ -115,6 +115,7 @@ export function planInit(input: PlanInput): InitPlan {
     domainname: config.domainname ?? null,
     sessionKeyring: input.noNewKeyring ? null : `_ses.${input.id}`,
     process: planProcess(input, setupDev),
+    netDevices: [],
     createHooks: planHooks(config.hooks?.createContainer),
     runtimeHooks: Boolean(config.hooks?.prestart?.length || config.hooks?.createRuntime?.length),
     createState: "{}",

@@ -20,6 +20,7 @@ import {
 import { describe, hasCode, wrap } from "../sys/errors.ts";
 import type { InitPlan } from "../sys/init_plan.ts";
 import { LinuxSys } from "../sys/linux.ts";
+import { Netlink } from "../sys/netlink.ts";
 import { writeProc } from "../sys/proc.ts";
 import { Msg } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
@@ -93,6 +94,7 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   sys.close(mkdirAllIn(sys, newRoot, plan.process.cwd));
   finishRootfs(sys, newRoot, plan, deferred);
 
+  if (plan.netDevices.length) restoreNetDevices(sys, plan.netDevices);
   if (plan.hostname !== null) sys.sethostname(plan.hostname);
   if (plan.domainname !== null) sys.setdomainname(plan.domainname);
   for (const [key, value] of plan.sysctl) {
@@ -119,6 +121,24 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   const passed = Array.from({ length: plan.process.preserveFds }, (_, i) => 3 + i);
   for (const fd of [...passed, plan.fds.sync, plan.fds.fifo, plan.fds.console, proc, planFd]) if (fd >= 0) sys.fcntl(fd, F_SETFD, 0);
   sys.execveat(plan.fds.helper, ["tsrun", "init", String(planFd)], []);
+}
+
+/** In the container's network namespace: the moved devices get their addresses back, then up. */
+function restoreNetDevices(sys: Sys, devices: InitPlan["netDevices"]): void {
+  const nl = new Netlink(sys);
+  try {
+    for (const d of devices) {
+      try {
+        const index = d.mac ? nl.linkByMac(d.mac) : nl.link(d.name).index;
+        for (const a of d.addresses) nl.addAddress(index, a);
+        nl.setUp(index);
+      } catch (e) {
+        throw wrap(`linux.netDevices: device "${d.name}" in the container`, e);
+      }
+    }
+  } finally {
+    nl.close();
+  }
 }
 
 function detachedProc(sys: Sys): number {

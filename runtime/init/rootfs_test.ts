@@ -86,6 +86,7 @@ function plan(over: Partial<InitPlan> = {}): InitPlan {
       hookState: "{}",
       attrs: {},
     },
+    netDevices: [],
     createHooks: [],
     runtimeHooks: false,
     createState: "{}",

@@ -264,6 +264,11 @@ export class FakeSys implements Sys {
     return [this.fd("<sock>"), this.fd("<sock>")];
   }
 
+  socket(domain: number, type: number, protocol: number): number {
+    this.rec("socket", domain, type, protocol);
+    return this.fd(`<socket ${domain}>`);
+  }
+
   connectUnix(path: string): number {
     this.rec("connectUnix", path);
     return this.fd(`<unix ${path}>`);

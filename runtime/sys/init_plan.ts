@@ -1,3 +1,5 @@
+import type { Address } from "./netlink.ts";
+
 // INIT_PLAN: what the host tells `tsrun init` to do inside the container's namespaces. The host
 // decides everything (runtime/container/plan.ts); init only carries it out (runtime/init/).
 // Travels as JSON in one INIT_PLAN frame (see protocol.ts).
@@ -135,6 +137,9 @@ export interface InitPlan {
   /** Name of a fresh session keyring to join, or null for --no-new-keyring. */
   sessionKeyring: string | null;
   process: ProcessPlan;
+  /** linux.netDevices already moved in by the host: their addresses to restore, then up. A
+   * name with "%d" was chosen by the kernel: the device is found by hardware address then. */
+  netDevices: { name: string; mac?: string; addresses: Address[] }[];
   /** createContainer hooks, run by init in the container's namespaces before pivot_root. */
   createHooks: HookOp[];
   /** Ask the host to run prestart and createRuntime hooks (HOOK frame) before those. */

@@ -265,6 +265,10 @@ export class LinuxSys implements Sys {
     return [sv[0]!, sv[1]!];
   }
 
+  socket(domain: number, type: number, protocol: number): number {
+    return call("socket", domain, type, protocol);
+  }
+
   connectUnix(path: string): number {
     const fd = call("socket", AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const addr = new Uint8Array(110);

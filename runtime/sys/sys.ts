@@ -79,6 +79,7 @@ export interface Sys {
   setKeyPerm(serial: number, perm: number): void;
 
   socketpair(): [number, number];
+  socket(domain: number, type: number, protocol: number): number;
   connectUnix(path: string): number;
   /** sendmsg(2) of `payload` with `fd` attached as SCM_RIGHTS. */
   sendFd(sock: number, fd: number, payload: string): void;
