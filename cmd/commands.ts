@@ -220,5 +220,5 @@ export const COMMANDS: Command[] = [
   },
 ];
 
-/** runc commands tsrun does not have yet: a clear error rather than "unknown command". */
+/** runc commands tsrun does not have: a clear error rather than "unknown command". */
 export const NOT_YET = ["checkpoint", "restore"];

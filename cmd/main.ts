@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    if (NOT_YET.includes(name)) return fail(`command "${name}" is not implemented by tsrun yet`);
+    if (NOT_YET.includes(name)) return fail(`command "${name}" is not supported: tsrun has no CRIU checkpoint/restore yet`);
     return fail(`unknown command "${name}" (see tsrun --help)`);
   }
   let parsed;

@@ -34,6 +34,10 @@ interface Features {
     } | null;
     apparmor?: { enabled?: boolean | null } | null;
     selinux?: { enabled?: boolean | null } | null;
+    memoryPolicy?: { modes?: string[] | null; flags?: string[] | null } | null;
+    intelRdt?: { enabled?: boolean | null; schemata?: boolean | null; monitoring?: boolean | null } | null;
+    mountExtensions?: { idmap?: { enabled?: boolean | null } | null } | null;
+    netDevices?: { enabled?: boolean | null } | null;
     [key: string]: unknown;
   } | null;
   annotations?: Record<string, string> | null;
@@ -135,10 +139,16 @@ function registerCases(d: Features): void {
   seccompCases(d.linux?.seccomp);
   capabilityCases(list(d.linux?.capabilities));
   cgroupCases(d.linux?.cgroup);
+  idmapCases(list(d.mountOptions), d.linux?.mountExtensions?.idmap?.enabled === true);
+  memoryPolicyCases(d.linux?.memoryPolicy);
+  if (d.linux?.netDevices?.enabled === true) netDeviceCase();
   for (const lsm of ["apparmor", "selinux"] as const) {
     if (d.linux?.[lsm]?.enabled !== true) continue;
     const present = lsm === "apparmor" ? fs.existsSync("/sys/kernel/security/apparmor") : fs.existsSync("/sys/fs/selinux/enforce");
     skipCase(`features: ${lsm}`, present ? "not exercised by this suite yet" : `this host has no ${lsm === "apparmor" ? "AppArmor" : "SELinux"}`);
+  }
+  if (d.linux?.intelRdt?.enabled === true) {
+    skipCase("features: intelRdt", fs.existsSync("/sys/fs/resctrl/schemata") ? "not exercised by this suite yet" : "this host has no resctrl filesystem (Intel RDT)");
   }
 }
 
@@ -375,7 +385,7 @@ function groups<T extends { group: string }>(options: string[], table: Record<st
 const label = (group: string, members: string[]) => (members.length === 1 && members[0] === group ? `mount option "${group}"` : `mount options: ${group} (${members.join(", ")})`);
 
 function mountCases(options: string[]): void {
-  const special = new Set(["bind", "rbind", "tmpcopyup", "remount"]);
+  const special = new Set(["bind", "rbind", "tmpcopyup", "remount", "idmap", "ridmap"]);
   const known = (o: string) => FRESH[o] !== undefined || RECURSIVE[o] !== undefined || PROPAGATION[o] !== undefined || special.has(o);
 
   for (const [group, members] of groups(options, FRESH)) {
@@ -719,6 +729,105 @@ function cgroupCases(cg: NonNullable<Features["linux"]>["cgroup"]): void {
   if (cg.systemd === true) skipCase("features: cgroup systemd driver", systemd ? "not exercised by this suite yet" : "this host does not run systemd");
   if (cg.systemdUser === true) skipCase("features: cgroup systemd user driver", systemd ? "not exercised by this suite yet" : "this host does not run systemd");
   if (cg.rdma === true) skipCase("features: cgroup rdma controller", hasController("rdma") ? "needs an RDMA device" : "this host has no rdma cgroup controller");
+}
+
+// ---------------------------------------------------------------------------------------------
+// idmapped mounts
+
+function idmapCases(options: string[], enabled: boolean): void {
+  const advertised = ["idmap", "ridmap"].filter((o) => options.includes(o));
+  // mountExtensions.idmap alone: mappings without the option (config.md: the options "SHOULD"
+  // name it, so older runtimes do not silently ignore the mappings).
+  const variants = advertised.length > 0 ? advertised : enabled ? [""] : [];
+  for (const o of variants) {
+    const name = o === "" ? "mountExtensions.idmap: uidMappings and gidMappings on a bind" : `mount option "${o}"`;
+    conform(`features: ${name}: host root's files are the root's of a user-namespaced container`, async (t) => {
+      // Owned by the host's root, who is unmapped in the container: nobody, unless idmapped.
+      const src = dirWithSubmount(t, "src");
+      fs.writeFileSync(path.join(src, "file"), "x\n");
+      const mapping = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      const out = await t.runOk("stat -c %u:%g /plain/file /idm/file /idm/sub/file", (c, b) => {
+        for (const d of ["plain", "idm"]) fs.mkdirSync(path.join(b.rootfs, d));
+        c.linux.namespaces = [...(c.linux.namespaces ?? []), { type: "user" }];
+        c.linux.uidMappings = mapping;
+        c.linux.gidMappings = mapping;
+        c.mounts?.push({ destination: "/plain", type: "bind", source: src, options: ["rbind"] });
+        const idm = { destination: "/idm", type: "bind", source: src, options: o === "" ? ["rbind"] : ["rbind", o], uidMappings: mapping, gidMappings: mapping };
+        c.mounts?.push(idm);
+      });
+      // idmap applies to the mount itself, ridmap to its submounts too.
+      const sub = o === "idmap" ? "65534:65534" : "0:0";
+      expect(out).toBe(`65534:65534\n0:0\n${sub}\n`);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// memory policy
+
+/** What /proc/<pid>/numa_maps says for a task policy (mm/mempolicy.c, mpol_to_str). */
+const MPOL_SHOWN: Record<string, { nodes: boolean; shown: string }> = {
+  MPOL_DEFAULT: { nodes: false, shown: "default" },
+  MPOL_LOCAL: { nodes: false, shown: "local" },
+  MPOL_PREFERRED: { nodes: true, shown: "prefer:0" },
+  MPOL_PREFERRED_MANY: { nodes: true, shown: "prefer (many):0" },
+  MPOL_BIND: { nodes: true, shown: "bind:0" },
+  MPOL_INTERLEAVE: { nodes: true, shown: "interleave:0" },
+  MPOL_WEIGHTED_INTERLEAVE: { nodes: true, shown: "weighted interleave:0" },
+};
+const MPOL_FLAG_SHOWN: Record<string, string> = {
+  MPOL_F_STATIC_NODES: "bind=static:0",
+  MPOL_F_RELATIVE_NODES: "bind=relative:0",
+  MPOL_F_NUMA_BALANCING: "bind=balancing:0",
+};
+
+function memoryPolicyCases(mp: NonNullable<Features["linux"]>["memoryPolicy"]): void {
+  if (mp === undefined || mp === null) return;
+  const numa = fs.existsSync("/proc/self/numa_maps") && fs.existsSync("/sys/devices/system/node/node0");
+  const cases: [string, { mode: string; nodes?: string; flags?: string[] }, string | undefined][] = [
+    ...list(mp.modes).map((m): [string, { mode: string; nodes?: string }, string | undefined] => [
+      `mode ${m}`,
+      { mode: m, ...(MPOL_SHOWN[m]?.nodes ? { nodes: "0" } : {}) },
+      MPOL_SHOWN[m]?.shown,
+    ]),
+    ...list(mp.flags).map((f): [string, { mode: string; nodes: string; flags: string[] }, string | undefined] => [
+      `flag ${f}`,
+      { mode: "MPOL_BIND", nodes: "0", flags: [f] },
+      MPOL_FLAG_SHOWN[f],
+    ]),
+  ];
+  for (const [what, policy, shown] of cases) {
+    const name = `features: memoryPolicy ${what} is the container process's policy`;
+    if (!numa) {
+      skipCase(name, "this host has no NUMA node 0 and numa_maps");
+      continue;
+    }
+    conform(name, async (t) => {
+      if (shown === undefined) throw new Error(`advertised memory policy ${what} is unknown to this suite`);
+      const out = await t.runOk("head -n 1 /proc/self/numa_maps", (c) => (c.linux.memoryPolicy = policy));
+      // "<address> <policy> <details>"; a mapping without a policy of its own shows the task's.
+      expect(out.trim().split(" ").slice(1).join(" ")).toStartWith(`${shown} `);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// network devices
+
+function netDeviceCase(): void {
+  conform("features: netDevices: a host device moves into the container, renamed, with its address, up", async (t) => {
+    const dev = `cf${t.tmp.slice(-6).replace(/[^A-Za-z0-9]/g, "x")}`;
+    run(["ip", "link", "add", dev, "type", "dummy"]);
+    // If the container's namespace is gone, so is the dummy device; otherwise remove it here.
+    t.defer(() => Bun.spawnSync(["ip", "link", "del", dev]));
+    run(["ip", "addr", "add", "192.0.2.10/24", "dev", dev]);
+    const out = await t.runOk("ip -o addr show dev ctr0; ip -o link show dev ctr0", (c) => {
+      c.linux.netDevices = { [dev]: { name: "ctr0" } };
+    });
+    expect(out).toContain("inet 192.0.2.10/24");
+    expect(out).toMatch(/<[^>]*\bUP\b[^>]*>/);
+    expect(Bun.spawnSync(["ip", "link", "show", "dev", dev]).exitCode, "the device is still on the host").not.toBe(0);
+  });
 }
 
 // Last, once every table above is initialised.

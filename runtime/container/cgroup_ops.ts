@@ -6,20 +6,20 @@ import { encodeEvent, updatableResources, updateFromFlags, type UpdateFlags } fr
 import { POLLIN } from "../sys/constants.ts";
 import type { Sys } from "../sys/sys.ts";
 import { reopenCgroup } from "./cgroup_setup.ts";
-import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
+import { canPause, canResume, canUpdate, ContainerError, type ContainerState, StateStore, type Status, statusOf } from "./state.ts";
 
 export function cgroupOf(state: ContainerState): Cgroup {
   return reopenCgroup(state.cgroup.layout as Layout, state.cgroup.paths as never, state.cgroup.created);
 }
 
-/** Runs fn with the container locked, after checking its status is one of `allowed`. */
-function locked<T>(sys: Sys, root: string, id: string, allowed: string[], what: string, fn: (s: ContainerState, store: StateStore) => T): T {
+/** Runs fn with the container locked, after checking its status allows `what`. */
+function locked<T>(sys: Sys, root: string, id: string, allowed: (s: Status) => boolean, what: string, fn: (s: ContainerState, store: StateStore) => T): T {
   const store = new StateStore(root);
   const lock = store.lock(sys, id);
   try {
     const state = store.read(id);
     const status = statusOf(store, state);
-    if (!allowed.includes(status)) throw new ContainerError(`cannot ${what} container "${id}": it is ${status}`);
+    if (!allowed(status)) throw new ContainerError(`cannot ${what} container "${id}": it is ${status}`);
     return fn(state, store);
   } finally {
     sys.close(lock);
@@ -27,11 +27,11 @@ function locked<T>(sys: Sys, root: string, id: string, allowed: string[], what: 
 }
 
 export function pause(sys: Sys, root: string, id: string): void {
-  locked(sys, root, id, ["running", "created"], "pause", (s) => cgroupOf(s).freeze());
+  locked(sys, root, id, canPause, "pause", (s) => cgroupOf(s).freeze());
 }
 
 export function resume(sys: Sys, root: string, id: string): void {
-  locked(sys, root, id, ["paused"], "resume", (s) => cgroupOf(s).thaw());
+  locked(sys, root, id, canResume, "resume", (s) => cgroupOf(s).thaw());
 }
 
 /** The pids in the container's cgroup (ps --format json), or ps(1)'s table filtered to them. */
@@ -94,7 +94,7 @@ export function update(sys: Sys, root: string, id: string, resourcesFile: string
   } else {
     resources = updateFromFlags(flags);
   }
-  locked(sys, root, id, ["running", "created", "paused"], "update", (state, store) => {
+  locked(sys, root, id, canUpdate, "update", (state, store) => {
     cgroupOf(state).update(resources);
     const linux = (state.config.linux ??= {});
     linux.resources = merge(linux.resources ?? {}, resources);

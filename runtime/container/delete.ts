@@ -10,7 +10,7 @@ import { trace } from "../sys/trace.ts";
 import { removeIntelRdt } from "../intelrdt/resctrl.ts";
 import { cgroupOf } from "./cgroup_ops.ts";
 import { killQuietly, waitGone } from "./stages.ts";
-import { ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
+import { canDelete, ContainerError, type ContainerState, StateStore, statusOf } from "./state.ts";
 
 export async function deleteContainer(sys: Sys, root: string, id: string, force: boolean, warn: (m: string) => void): Promise<void> {
   const store = new StateStore(root);
@@ -32,7 +32,7 @@ export async function deleteContainer(sys: Sys, root: string, id: string, force:
     trace("state read");
     const status = statusOf(store, state);
     if (status !== "stopped") {
-      if (!force) throw new ContainerError(`cannot delete container "${id}": it is ${status}; stop it first or use --force`);
+      if (!canDelete(status, force)) throw new ContainerError(`cannot delete container "${id}": it is ${status}; stop it first or use --force`);
       await stop(sys, state);
     }
     destroy(sys, store, state);

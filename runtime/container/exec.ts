@@ -23,7 +23,7 @@ import { CLONE_FLAG } from "./namespaces.ts";
 import { capMask, planRlimits } from "./plan.ts";
 import { bitmask, planAttrs } from "./process_attrs.ts";
 import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, sendToListener, spawnEnter, Undo } from "./stages.ts";
-import { closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
+import { canExec, closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
 
 export interface ExecOptions {
   root: string;
@@ -61,8 +61,8 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
   const store = new StateStore(o.root);
   const state = store.read(o.id);
   const status = statusOf(store, state);
-  if (status === "stopped") throw new ContainerError(`cannot exec in container "${o.id}": it is stopped`);
-  if (status === "paused" && !o.ignorePaused) throw new ContainerError(`cannot exec in container "${o.id}": it is paused (use --ignore-paused)`);
+  if (!canExec(status, o.ignorePaused))
+    throw new ContainerError(`cannot exec in container "${o.id}": it is ${status}${status === "paused" ? " (use --ignore-paused)" : ""}`);
   const proc = processSpec(o, state);
   if (proc.terminal && o.detach && !o.consoleSocket) throw new ContainerError("cannot allocate a tty when tsrun detaches without --console-socket");
   if (o.consoleSocket && !proc.terminal) throw new ContainerError("cannot use --console-socket without a terminal (--tty)");

@@ -6,7 +6,7 @@
 // Keep each list in step with the code that acts on it; features_test.ts checks every entry
 // against that code (parseMountOptions, compileSeccomp, CLONE_FLAG, CAPS).
 import type { Features, FeaturesSeccomp } from "../../spec/features.ts";
-import { NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from "../../spec/enums.ts";
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from "../../spec/enums.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import { CAPS } from "../sys/constants.ts";
 
@@ -23,8 +23,8 @@ export const HOOKS = ["prestart", "createRuntime", "createContainer", "startCont
 /**
  * The option names mount_options.ts gives a meaning to (its tables), none of them fs data:
  * per-mount and recursive attributes, access-time modes, bind and propagation, superblock flags
- * (fsconfig flags every filesystem takes), and the ones accepted with no effect, as runc does.
- * Left out: "remount" (refused for a new mount) and "tmpcopyup" (plan.ts: "not supported yet").
+ * (fsconfig flags every filesystem takes), tmpcopyup, idmap/ridmap, and the ones accepted with no
+ * effect, as runc does. Left out: "remount", which it refuses for a new mount.
  */
 export const MOUNT_OPTIONS = [
   "bind", "rbind",
@@ -34,6 +34,7 @@ export const MOUNT_OPTIONS = [
   "rnoatime", "rrelatime", "rstrictatime", "ratime", "rnorelatime", "rnostrictatime",
   "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
   "sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime", "iversion", "noiversion",
+  "tmpcopyup", "idmap", "ridmap",
   "defaults", "silent", "loud", "acl", "noacl",
 ] as const;
 
@@ -80,14 +81,16 @@ export function buildFeatures(host: HostFacts, version: string): Features {
         knownFlags: SECCOMP_FLAGS.map(([flag]) => flag),
         supportedFlags: SECCOMP_FLAGS.filter(([, since]) => atLeast(since)).map(([flag]) => flag),
       },
-      // Not implemented yet: create refuses process.apparmorProfile, process.selinuxLabel,
-      // linux.memoryPolicy, linux.intelRdt, linux.netDevices and mounts[].uidMappings.
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
-      memoryPolicy: { modes: [], flags: [] },
-      intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      // What tsrun does with these, whether or not this host has them (features-linux.md: "Irrelevant
+      // to the availability of AppArmor on the host"): labels through the exec stage
+      // (process_attrs.ts), linux.memoryPolicy before execve, Intel RDT through resctrl
+      // (intelrdt/resctrl.ts), idmapped mounts (idmap.ts), net devices over rtnetlink.
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
+      memoryPolicy: { modes: [...MEMORY_POLICY_MODES], flags: [...MEMORY_POLICY_FLAGS] },
+      intelRdt: { enabled: true, schemata: true, monitoring: true },
+      mountExtensions: { idmap: { enabled: true } },
+      netDevices: { enabled: true },
     },
     annotations: {
       "io.github.tsrun.version": version,

@@ -2,7 +2,7 @@
 import { SIGNALS, SIGRTMAX, SIGRTMIN } from "../sys/constants.ts";
 import type { Sys } from "../sys/sys.ts";
 import { cgroupOf } from "./cgroup_ops.ts";
-import { ContainerError, StateStore, statusOf } from "./state.ts";
+import { canKill, ContainerError, StateStore, statusOf } from "./state.ts";
 
 /** "KILL", "SIGKILL", "kill", "9", "RTMIN+3" → a signal number, as runc accepts them. */
 export function parseSignal(raw: string): number {
@@ -35,7 +35,7 @@ export function killContainer(sys: Sys, root: string, id: string, signal: number
       return;
     }
     // Only a live pid 1 that is still ours (start time checked) is signalled: never a reused pid.
-    if (status === "stopped") throw new ContainerError(`container "${id}" is not running`);
+    if (!canKill(status)) throw new ContainerError(`container "${id}" is not running`);
     sys.kill(state.pid, signal);
     // A frozen process dies only once thawed; other signals wait for `resume` (runc does the same).
     if (status === "paused" && signal === SIGNALS.SIGKILL) cgroupOf(state).thaw();

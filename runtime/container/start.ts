@@ -12,7 +12,7 @@ import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
 import { stop } from "./delete.ts";
 import { nativeMessage } from "./stages.ts";
-import { type ContainerState, ContainerError, StateStore, statusOf } from "./state.ts";
+import { canStart, type ContainerState, ContainerError, StateStore, statusOf } from "./state.ts";
 
 export async function startContainer(sys: Sys, root: string, id: string): Promise<void> {
   const store = new StateStore(root);
@@ -22,7 +22,7 @@ export async function startContainer(sys: Sys, root: string, id: string): Promis
     trace("locked");
     state = store.read(id);
     const status = statusOf(store, state);
-    if (status !== "created") throw new ContainerError(`cannot start container "${id}": it is ${status}, not created`);
+    if (!canStart(status)) throw new ContainerError(`cannot start container "${id}": it is ${status}, not created`);
     release(sys, store, state);
     trace("released");
   } finally {

@@ -113,6 +113,16 @@ export function isAlive(state: ContainerState): boolean {
   return st !== null && st.startTime === state.pidStart && st.state !== "Z" && st.state !== "X";
 }
 
+// What each command may do in each status, in one place (the runtime-spec's lifecycle, plus
+// pause/resume and exec as runc has them).
+export const canStart = (s: Status) => s === "created";
+export const canKill = (s: Status) => s === "created" || s === "running" || s === "paused";
+export const canDelete = (s: Status, force: boolean) => s === "stopped" || force;
+export const canPause = (s: Status) => s === "created" || s === "running";
+export const canResume = (s: Status) => s === "paused";
+export const canUpdate = (s: Status) => s === "created" || s === "running" || s === "paused";
+export const canExec = (s: Status, ignorePaused: boolean) => s === "created" || s === "running" || (s === "paused" && ignorePaused);
+
 export function statusOf(store: StateStore, state: ContainerState): Status {
   if (!isAlive(state)) return "stopped";
   if (existsSync(store.fifo(state.id))) return "created";
