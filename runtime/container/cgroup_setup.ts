@@ -91,6 +91,7 @@ export function cgroupMountOps(layout: Layout, paths: CgroupPaths, m: Mount, cgr
     keepMode: false,
     copyUp: false,
     idmap: null,
+    tree: null,
     links: [],
   });
   if (layout.kind === "v2") {

@@ -20,7 +20,7 @@ import { applyIntelRdt, type RdtPlacement, removeIntelRdt, resctrlRoot } from ".
 import { helperMemfd, selfExec } from "./binaries.ts";
 import { cgroupMountOps, containerCgroupPaths, createContainerCgroup, hostLayout, ownCgroupPaths, tryRootlessCgroup } from "./cgroup_setup.ts";
 import { loadBundle } from "./config.ts";
-import { idmapKey, idmapNamespaces, idmapOf } from "./idmap.ts";
+import { idmapKey, idmapNamespaces, idmapOf, isBindMount, prepareIdmappedBind } from "./idmap.ts";
 import { idMapText, planEnter } from "./namespaces.ts";
 import { type Grantable, planInit } from "./plan.ts";
 import {
@@ -29,6 +29,7 @@ import {
   ChildFds,
   killQuietly,
   listenFds,
+  reportStageFirst,
   sendOrReport,
   sendPidfd,
   sendToListener,
@@ -144,6 +145,14 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       (p, uid, gid) => writeIdMaps(sys, procfd, p, { ...config, linux: { ...config.linux, uidMappings: [...uid], gidMappings: [...gid] } }, o.rootless),
     );
     const usernsAt = new Map([...usernsFds].map(([k, fd]) => [k, child.add(keep(fd))]));
+    // Idmapped bind mounts are made here: idmapping a mount needs CAP_SYS_ADMIN over the
+    // source's filesystem, which init inside a user namespace does not have (runc 1.2 too).
+    const trees = (config.mounts ?? []).map((m, i) => {
+      const r = idmaps[i];
+      if (!r || !isBindMount(m)) return null;
+      const tree = keep(prepareIdmappedBind(sys, m, bundle.dir, r, usernsFds.get(idmapKey(r))!, `mounts[${i}]`));
+      return child.add(tree);
+    });
     const plan = planInit({
       id,
       bundle: bundle.dir,
@@ -156,6 +165,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       console: consoleSock >= 0,
       fds: { sync: at.sync, helper: at.helper, fifo: at.fifo, console: at.console },
       cgroupMounts: (m) => cgroupMountOps(layout, cgroupPaths, m, namespaceNew(config, "cgroup")),
+      preparedTree: (i) => trees[i] ?? null,
       idmap: (_m, i) => {
         const r = idmaps[i];
         return r ? { fd: usernsAt.get(idmapKey(r))!, recursive: r.recursive } : null;
@@ -232,7 +242,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     plan.process.hookState = JSON.stringify(state("created"));
     sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, { ...plan, createState: JSON.stringify(state("creating")) } satisfies InitPlan));
     trace("init plan sent");
-    cgroup?.addProcess(pid);
+    reportStageFirst(sys, chan, () => cgroup?.addProcess(pid));
     trace("cgroup joined");
     sendOrReport(chan, () => chan.send(Msg.JOINED));
     await awaitReady(chan, {

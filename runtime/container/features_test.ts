@@ -1,7 +1,7 @@
 // The features document against the code that acts on each entry: what is advertised must work,
 // and what works should be advertised.
 import { describe, expect, test } from "bun:test";
-import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../../spec/enums.ts";
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "../../spec/enums.ts";
 import { validateFeatures } from "../../spec/generated/features_validator.js";
 import { Hooks, type LinuxSeccomp, type Spec } from "../../spec/schema.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
@@ -9,9 +9,11 @@ import { compileSeccomp, type NativeArch } from "../seccomp/seccomp.ts";
 import { CAPS } from "../sys/constants.ts";
 import { compileFilter } from "./create.ts";
 import { buildFeatures, kernelVersion, MOUNT_OPTIONS } from "./features.ts";
+import { applyIntelRdt } from "../intelrdt/resctrl.ts";
 import { parseMountOptions } from "./mount_options.ts";
 import { CLONE_FLAG } from "./namespaces.ts";
 import { planInit, type PlanInput } from "./plan.ts";
+import { planAttrs } from "./process_attrs.ts";
 
 const HOST = { arch: "x64", kernelRelease: "6.1.0-18-amd64" };
 const doc = buildFeatures(HOST, "9.9.9");
@@ -55,6 +57,8 @@ describe("mountOptions", () => {
       id: "c1", bundle: "/b", rootfs: "/b/rootfs", config, noPivot: false, noNewKeyring: false, preserveFds: 0, extraEnv: [],
       console: false, fds: { sync: 3, helper: 4, fifo: 5, console: -1 }, cgroupMounts: () => [], sourceKind: () => "dir",
       grantable: { capLast: 40, bounding: (1n << 41n) - 1n }, hasKcore: true, seccomp: null, warn: () => {},
+      idmap: () => null,
+      preparedTree: () => null, lsm: { apparmor: true, selinux: true },
     };
     try {
       planInit(input);
@@ -79,11 +83,9 @@ describe("mountOptions", () => {
     expect(doc.mountOptions).toEqual([...MOUNT_OPTIONS].sort());
   });
 
-  test("remount and tmpcopyup are left out because tsrun refuses them", () => {
+  test("remount is left out because tsrun refuses it", () => {
     expect(parseMountOptions(["remount"])).toBeTypeOf("string");
-    expect(plans(["tmpcopyup"])).toBe(false);
     expect(doc.mountOptions).not.toContain("remount");
-    expect(doc.mountOptions).not.toContain("tmpcopyup");
   });
 });
 
@@ -176,9 +178,41 @@ test("kernelVersion reads major and minor from a release string", () => {
   expect(kernelVersion("")).toBeNull();
 });
 
-test("what tsrun does not do is said as such", () => {
-  expect(linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
-  expect([linux.apparmor, linux.selinux, linux.intelRdt, linux.netDevices, linux.mountExtensions?.idmap]).toEqual(Array(5).fill({ enabled: false }));
-  expect(linux.memoryPolicy).toEqual({ modes: [], flags: [] });
-  expect(doc.potentiallyUnsafeConfigAnnotations).toEqual([]);
+test("memoryPolicy: every mode and flag the exec stage can set", () => {
+  const modes = MEMORY_POLICY_MODES.filter((mode) => accepts(() => planAttrs({ memoryPolicy: { mode, nodes: "0" } })));
+  const flags = MEMORY_POLICY_FLAGS.filter((f) => accepts(() => planAttrs({ memoryPolicy: { mode: "MPOL_BIND", nodes: "0", flags: [f] } })));
+  expect(linux.memoryPolicy).toEqual({ modes, flags });
 });
+
+test("apparmor and selinux: labels are applied where the host has the LSM (the document does not depend on the host)", () => {
+  const both = { apparmor: true, selinux: true };
+  expect(accepts(() => planAttrs({ apparmorProfile: "p" }, both))).toBe(linux.apparmor?.enabled === true);
+  expect(accepts(() => planAttrs({ selinuxLabel: "l" }, both))).toBe(linux.selinux?.enabled === true);
+  expect(buildFeatures({ arch: "x64", kernelRelease: "6.1" }, "0").linux?.apparmor).toEqual(linux.apparmor!);
+});
+
+test("intelRdt: schemata and monitoring reach resctrl", () => {
+  const writes: string[] = [];
+  const fake = { exists: () => false, mkdir: () => {}, write: (p: string, d: string) => void writes.push(`${p} ${d}`), rmdir: () => {} };
+  applyIntelRdt("/rdt", "c1", { schemata: ["L3:0=f"], enableMonitoring: true }, 42, fake);
+  expect(writes.some((w) => w.startsWith("/rdt/c1/schemata"))).toBe(linux.intelRdt?.schemata === true);
+  expect(writes.some((w) => w.includes("mon_groups") && w.endsWith(" 42"))).toBe(linux.intelRdt?.monitoring === true);
+  expect(linux.intelRdt?.enabled).toBe(true);
+});
+
+test("what tsrun does not do is said as such", () => {
+  // --systemd-cgroup is refused (create.ts); there is no CRIU.
+  expect(linux.cgroup).toEqual({ v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+  expect(doc.annotations?.["org.opencontainers.runc.checkpoint.enabled"]).toBe("false");
+  expect(doc.potentiallyUnsafeConfigAnnotations).toEqual([]);
+  expect([linux.mountExtensions?.idmap, linux.netDevices]).toEqual([{ enabled: true }, { enabled: true }]);
+});
+
+function accepts(f: () => unknown): boolean {
+  try {
+    f();
+    return true;
+  } catch {
+    return false;
+  }
+}

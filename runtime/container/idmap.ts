@@ -4,7 +4,9 @@
 // keeps an fd of it, which init uses on the detached mount before attaching it.
 import type { LinuxIDMapping, Mount, Spec } from "../../spec/schema.ts";
 import { Channel } from "../sys/channel.ts";
-import { AT_FDCWD, O_CLOEXEC, O_RDONLY } from "../sys/constants.ts";
+import { posix } from "node:path";
+import { AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_IDMAP, O_CLOEXEC, O_RDONLY, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE } from "../sys/constants.ts";
+import { describe, hasCode } from "../sys/errors.ts";
 import { Msg } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { recv } from "./stages.ts";
@@ -72,4 +74,23 @@ export async function idmapNamespaces(
 
 export function idmapKey(r: IdmapRequest): string {
   return key(r);
+}
+
+export function isBindMount(m: Mount): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+/** A detached, idmapped clone of a bind mount's source, for init to attach. */
+export function prepareIdmappedBind(sys: Sys, m: Mount, bundle: string, r: IdmapRequest, userns: number, field: string): number {
+  const source = posix.resolve(bundle, m.source ?? "");
+  const recursive = (m.options ?? []).includes("rbind");
+  const tree = sys.openTree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  try {
+    sys.mountSetattr(tree, "", AT_EMPTY_PATH | (r.recursive ? AT_RECURSIVE : 0), { set: MOUNT_ATTR_IDMAP, usernsFd: userns });
+    return tree;
+  } catch (e) {
+    sys.close(tree);
+    const why = hasCode(e, "EINVAL") ? " (this filesystem or kernel cannot idmap mounts)" : "";
+    throw new ContainerError(`${field}: idmap "${source}"${why}: ${describe(e)}`);
+  }
 }

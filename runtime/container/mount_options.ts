@@ -49,15 +49,18 @@ const ATTRS: Record<string, [number, boolean]> = {
   symfollow: [MOUNT_ATTR_NOSYMFOLLOW, true],
 };
 
-/** The access-time mode is one value, not a flag: the last option naming it wins. */
-const ATIME: Record<string, number | null> = {
+/**
+ * The access-time mode is one value, not a flag: the last option naming it wins. Clearing one
+ * (atime, norelatime, nostrictatime) leaves mount(2)'s default, relatime — stated explicitly,
+ * so that it also resets a bind mount that came with another mode.
+ */
+const ATIME: Record<string, number> = {
   noatime: MOUNT_ATTR_NOATIME,
   relatime: MOUNT_ATTR_RELATIME,
   strictatime: MOUNT_ATTR_STRICTATIME,
-  // runc clears the flag these name; on a fresh mount that is the kernel default.
-  atime: null,
-  norelatime: null,
-  nostrictatime: null,
+  atime: MOUNT_ATTR_RELATIME,
+  norelatime: MOUNT_ATTR_RELATIME,
+  nostrictatime: MOUNT_ATTR_RELATIME,
 };
 
 const REC_ATTRS: Record<string, [number, boolean]> = {
@@ -75,13 +78,13 @@ const REC_ATTRS: Record<string, [number, boolean]> = {
   rsymfollow: [MOUNT_ATTR_NOSYMFOLLOW, true],
 };
 
-const REC_ATIME: Record<string, number | null> = {
+const REC_ATIME: Record<string, number> = {
   rnoatime: MOUNT_ATTR_NOATIME,
   rrelatime: MOUNT_ATTR_RELATIME,
   rstrictatime: MOUNT_ATTR_STRICTATIME,
-  ratime: null,
-  rnorelatime: null,
-  rnostrictatime: null,
+  ratime: MOUNT_ATTR_RELATIME,
+  rnorelatime: MOUNT_ATTR_RELATIME,
+  rnostrictatime: MOUNT_ATTR_RELATIME,
 };
 
 export const PROPAGATION: Record<string, number> = {
@@ -96,9 +99,10 @@ export const PROPAGATION: Record<string, number> = {
 };
 
 /** Superblock flags: fsconfig flag names understood by every filesystem (fs/fs_context.c). */
-const SB_FLAGS = new Set(["sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime", "iversion", "noiversion"]);
-/** Options runc accepts that mean nothing for a new mount. */
-const IGNORED = new Set(["defaults", "silent", "loud", "acl", "noacl"]);
+const SB_FLAGS = new Set(["sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime"]);
+/** Options runc accepts that mean nothing for a new mount (i_version is the filesystem's own
+ * choice in current kernels; fsconfig refuses the name). */
+const IGNORED = new Set(["defaults", "silent", "loud", "acl", "noacl", "iversion", "noiversion"]);
 
 export function parseMountOptions(options: readonly string[] = []): MountOptions | string {
   const o: MountOptions = {
@@ -113,8 +117,8 @@ export function parseMountOptions(options: readonly string[] = []): MountOptions
     readonly: false,
     tmpcopyup: false,
   };
-  let atime: number | null | undefined;
-  let recAtime: number | null | undefined;
+  let atime: number | undefined;
+  let recAtime: number | undefined;
   for (const opt of options) {
     if (opt === "bind" || opt === "rbind") {
       o.bind = true;
@@ -149,11 +153,11 @@ export function parseMountOptions(options: readonly string[] = []): MountOptions
     }
   }
   // mount_setattr(2): an access-time mode in attr_set also needs MOUNT_ATTR__ATIME in attr_clr.
-  if (atime !== undefined && atime !== null) {
+  if (atime !== undefined) {
     o.attrSet |= atime;
     o.attrClr |= MOUNT_ATTR__ATIME;
   }
-  if (recAtime !== undefined && recAtime !== null) {
+  if (recAtime !== undefined) {
     o.recSet |= recAtime;
     o.recClr |= MOUNT_ATTR__ATIME;
   }

@@ -46,6 +46,12 @@ describe("parseMountOptions", () => {
     expect(parseMountOptions(["rnoatime"])).toMatchObject({ recSet: MOUNT_ATTR_NOATIME, recClr: MOUNT_ATTR__ATIME });
   });
 
+  test("clearing an access-time option resets to relatime, so a bind mount loses a noatime it came with", () => {
+    expect(parseMountOptions(["atime"])).toMatchObject({ attrSet: 0 /* MOUNT_ATTR_RELATIME */, attrClr: MOUNT_ATTR__ATIME });
+    expect(parseMountOptions(["ratime"])).toMatchObject({ recSet: 0, recClr: MOUNT_ATTR__ATIME });
+    expect(parseMountOptions(["iversion", "noiversion"])).toMatchObject({ params: [] });
+  });
+
   test("recursive r* options go to the whole tree", () => {
     expect(parseMountOptions(["rbind", "rro", "rnosuid"])).toMatchObject({ recSet: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, attrSet: 0 });
   });

@@ -22,6 +22,8 @@ export interface PlanInput {
   fds: InitPlan["fds"];
   /** The idmapping (user namespace fd in init) of mounts[index], if it asks for one. */
   idmap(m: Mount, index: number): MountOp["idmap"];
+  /** The fd in init of the tree the host prepared for bind mount mounts[index], if any. */
+  preparedTree(index: number): number | null;
   /** Expands a mount of type "cgroup" into what this host needs. */
   cgroupMounts(m: Mount): MountOp[];
   /** Host stat of a bind source: "dir", "file", or null when missing. */
@@ -158,7 +160,9 @@ function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
         mustBeDir: false,
         keepMode: false,
         copyUp: false,
-        idmap: input.idmap(m, index),
+        // An idmapped bind is prepared by the host; init attaches it.
+        idmap: null,
+        tree: input.preparedTree(index),
         links: [],
       },
     ];
@@ -190,6 +194,7 @@ function planMount(input: PlanInput, m: Mount, index: number): MountOp[] {
       keepMode: m.type === "tmpfs",
       copyUp: opts.tmpcopyup,
       idmap: input.idmap(m, index),
+      tree: null,
       links: [],
     },
   ];

@@ -27,6 +27,7 @@ function input(c: Spec, over: Partial<PlanInput> = {}): PlanInput {
     fds: { sync: 3, helper: 4, fifo: 5, console: -1 },
     cgroupMounts: () => [],
     idmap: () => null,
+    preparedTree: () => null,
     sourceKind: (p) => (p.endsWith(".conf") ? "file" : "dir"),
     grantable: { capLast: 40, bounding: (1n << 41n) - 1n },
     hasKcore: true,

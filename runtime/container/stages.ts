@@ -133,6 +133,19 @@ export function sendToListener(sys: Sys, path: string, fd: number, pid: number, 
   }
 }
 
+/**
+ * Work on the stage's process (moving it into its cgroup, say) that fails because the stage has
+ * died meanwhile reports why it died, if it said so: its ERROR frame is already waiting then.
+ */
+export function reportStageFirst(sys: Sys, chan: Channel, work: () => void): void {
+  try {
+    work();
+  } catch (e) {
+    if (sys.poll([{ fd: chan.fd, events: 1 /* POLLIN */ }], 0) !== null) recv(chan);
+    throw e;
+  }
+}
+
 /** A send to a stage that has died (EPIPE) reports why it died, from its ERROR frame. */
 export function sendOrReport(chan: Channel, send: () => void): void {
   try {

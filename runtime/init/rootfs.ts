@@ -96,7 +96,7 @@ function mountOne(sys: Sys, root: number, rootfs: string, m: MountOp, deferred: 
     if (m.mustBeDir && (st.mode & S_IFMT) !== S_IFDIR) throw new Error(`${m.fstype} must be mounted on a real directory, not a symlink or file`);
     checkProcTarget(sys, target, rootfs, m);
     if (m.kind === "bind") {
-      mnt = sys.openTree(AT_FDCWD, m.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m.recursive ? AT_RECURSIVE : 0));
+      mnt = m.tree ?? sys.openTree(AT_FDCWD, m.source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m.recursive ? AT_RECURSIVE : 0));
       const set = m.deferReadonly ? m.attrSet & ~MOUNT_ATTR_RDONLY : m.attrSet;
       if (set || m.attrClr) sys.mountSetattr(mnt, "", AT_EMPTY_PATH, { set, clr: m.attrClr });
       if (m.recSet || m.recClr) sys.mountSetattr(mnt, "", AT_EMPTY_PATH | AT_RECURSIVE, { set: m.recSet, clr: m.recClr });
@@ -321,7 +321,8 @@ export function enterRoot(sys: Sys, root: number, plan: InitPlan, mountinfo: str
   sys.chdir("/");
   // The rootfs bind is a slave of the host's mounts (see prepareRootfs); "shared" makes it a
   // peer group of its own on top (still not shared with the host), as the runtime-spec says.
-  if (plan.newMountNs && plan.rootPropagation !== null) sys.mount(null, "/", null, plan.rootPropagation, null);
+  // Only the root mount: the mounts inside keep the propagation their own options gave them.
+  if (plan.newMountNs && plan.rootPropagation !== null) sys.mount(null, "/", null, plan.rootPropagation & ~MS_REC, null);
   return sys.openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 

@@ -41,6 +41,7 @@ function mount(over: Partial<MountOp>): MountOp {
     keepMode: false,
     copyUp: false,
     idmap: null,
+    tree: null,
     links: [],
     ...over,
   };

@@ -34,6 +34,9 @@ export function describe(err: unknown): string {
   let e: unknown = err;
   while (e !== undefined && e !== null) {
     if (e instanceof Error) {
+      // "write x: EINVAL" caused by "EINVAL: invalid argument" reads once: "write x: EINVAL: invalid argument".
+      const code = /^(E[A-Z0-9]+): /.exec(e.message)?.[1];
+      if (code && parts.length && parts[parts.length - 1]!.endsWith(`: ${code}`)) parts[parts.length - 1] = parts[parts.length - 1]!.slice(0, -code.length - 2);
       if (e.message) parts.push(e.message);
       e = e.cause;
     } else {

@@ -37,6 +37,9 @@ export interface MountOp {
   copyUp: boolean;
   /** An idmapped mount: the user namespace fd (in init) holding the mapping; ridmap = recursive. */
   idmap: { fd: number; recursive: boolean } | null;
+  /** A bind mount the host prepared (idmapped: that needs privilege over the source's
+   * filesystem, which init in a user namespace lacks): the detached tree's fd in init. */
+  tree: number | null;
   /** Symlinks to create after mounting it: [link target, absolute path of the link]. */
   links: [string, string][];
 }
