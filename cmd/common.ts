@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { CreateOptions } from "../runtime/container/create.ts";
 import { LinuxSys } from "../runtime/sys/linux.ts";
 import type { Context } from "./commands.ts";
-import { warn } from "./log.ts";
+import { debug, warn } from "./log.ts";
 
 export function host(): LinuxSys {
   return new LinuxSys();
@@ -26,5 +26,6 @@ export function createOptions(ctx: Context, foreground: boolean): CreateOptions 
     systemdCgroup: ctx.globals.systemdCgroup,
     rootless: ctx.globals.rootless === "true" || (ctx.globals.rootless === "auto" && (process.geteuid?.() ?? 0) !== 0),
     warn,
+    debug,
   };
 }

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Context } from "./commands.ts";
 import { host } from "./common.ts";
-import { warn } from "./log.ts";
+import { debug, warn } from "./log.ts";
 
 export async function run(ctx: Context): Promise<number> {
   const { execProcess } = await import("../runtime/container/exec.ts");
@@ -33,5 +33,6 @@ export async function run(ctx: Context): Promise<number> {
     detach: v.detach === true,
     pidFile: pidFile ? resolve(pidFile) : undefined,
     warn,
+    debug,
   });
 }

@@ -23,7 +23,12 @@ export function log(level: "error" | "warning" | "info" | "debug", msg: string):
   }
 }
 
+export function debug(msg: string): void {
+  log("debug", msg);
+}
+
+/** Like runc (logrus): to the --log file when there is one, to stderr otherwise. */
 export function warn(msg: string): void {
-  log("warning", msg);
-  if (logConfig.debug) err(`tsrun: warning: ${msg}\n`);
+  if (logConfig.file) log("warning", msg);
+  else err(`tsrun: warning: ${msg}\n`);
 }

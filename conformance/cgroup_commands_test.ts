@@ -31,12 +31,20 @@ function childrenOf(pid: number): number[] {
     .map(Number);
 }
 
-/** `exec --detach --pid-file` a script into the container; returns its host pid and output file. */
-async function execDetached(t: Ctx, c: Started, script: string, ready: string): Promise<{ pid: number; out: string }> {
+/**
+ * `exec --detach --pid-file` a script into the container; wait for it to print `ready` and, when
+ * the script ends by exec'ing a command, for `/proc/<pid>/cmdline` to show `execs`.
+ */
+async function execDetached(t: Ctx, c: Started, script: string, ready: string, execs?: string): Promise<{ pid: number; out: string }> {
   const pidFile = path.join(t.tmp, `exec-${Date.now()}-${Math.random()}.pid`);
   const r = await t.ok(["exec", "--detach", "--pid-file", pidFile, c.id, "sh", "-c", script]);
   await waitForText(r.outPath, ready);
-  return { pid: Number(fs.readFileSync(pidFile, "utf8").trim()), out: r.outPath };
+  const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  if (execs !== undefined) {
+    const cmdline = (): string => readText(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
+    await waitFor(() => cmdline() === execs, 10_000, () => `pid ${pid} to exec ${execs} (${JSON.stringify(cmdline())})`);
+  }
+  return { pid, out: r.outPath };
 }
 
 /** The container's pids: pid 1, its children, and the given extra ones. */
@@ -98,7 +106,7 @@ conform("delete --force: removes a paused container, its processes and its cgrou
 conform("ps --format json: exactly the container's pids, exec'd processes included", async (t) => {
   const c = await started(t, IDLE);
   const other = await started(t, IDLE);
-  const exec = await execDetached(t, c, "echo exec-ready; exec sleep 100000", "exec-ready");
+  const exec = await execDetached(t, c, "echo exec-ready; exec sleep 100000", "exec-ready", "sleep 100000");
   const r = await t.ok(["ps", "--format", "json", c.id]);
   const pids = (JSON.parse(r.stdout) as number[]).sort((a, b) => a - b);
   expect(pids).toEqual(expectedPids(c, [exec.pid]));
@@ -107,7 +115,7 @@ conform("ps --format json: exactly the container's pids, exec'd processes includ
 
 conform("ps: the table has a PID column and one row per container process", async (t) => {
   const c = await started(t, IDLE);
-  const exec = await execDetached(t, c, "echo exec-ready; exec sleep 99999", "exec-ready");
+  const exec = await execDetached(t, c, "echo exec-ready; exec sleep 99999", "exec-ready", "sleep 99999");
   const r = await t.ok(["ps", c.id]);
   const rows = r.stdout.split("\n").filter((l) => l.trim() !== "");
   const header = (rows[0] ?? "").trim().split(/\s+/);

@@ -1,9 +1,10 @@
 // `features` (runtime-spec features.md): the document parses and says which spec versions the
 // runtime takes, and then everything it advertises is used once in a real container and seen to
-// work: each namespace type, each mount option, each hook, each seccomp action, operator, flag
-// and architecture, each capability this host can grant, and each cgroup version the host has.
-// The cases are made from the document at load time, so the suite asks of every runtime exactly
-// what that runtime claims. What this host cannot show (systemd, RDMA, AppArmor, SELinux) is
+// work: each namespace type, each mount option, each hook, each seccomp action, operator,
+// supported flag and architecture, each capability this host can grant, each cgroup version the
+// host has, idmapped mounts, each memory policy mode and flag, network devices. The cases are
+// made from the document at load time, so the suite asks of every runtime exactly what that
+// runtime claims. What this host cannot show (systemd, RDMA, AppArmor, SELinux, Intel RDT) is
 // skipped with the reason.
 import { expect, test } from "bun:test";
 import * as fs from "node:fs";
@@ -278,7 +279,7 @@ const FRESH: Record<string, { group: string; options: string[] } & MountCheck> =
   dirsync: { group: "superblock flags", options: ["dirsync"], superHas: ["dirsync"] },
   lazytime: { group: "superblock flags", options: ["lazytime"], superHas: ["lazytime"] },
   nolazytime: { group: "superblock flags", options: ["lazytime", "nolazytime"], superLacks: ["lazytime"] },
-  mand: { group: "superblock flags", options: ["mand"] },
+  mand: { group: "superblock flags", options: ["mand"], superHas: ["mand"] },
   nomand: { group: "superblock flags", options: ["mand", "nomand"], superLacks: ["mand"] },
   iversion: { group: "superblock flags", options: ["iversion"] },
   noiversion: { group: "superblock flags", options: ["noiversion"] },
@@ -382,14 +383,16 @@ function groups<T extends { group: string }>(options: string[], table: Record<st
   return out;
 }
 
-const label = (group: string, members: string[]) => (members.length === 1 && members[0] === group ? `mount option "${group}"` : `mount options: ${group} (${members.join(", ")})`);
+/** A case's name: one option by its name, a group by its name and members. */
+const single = (group: string, members: string[]) => members.length === 1 && members[0] === group;
 
 function mountCases(options: string[]): void {
   const special = new Set(["bind", "rbind", "tmpcopyup", "remount", "idmap", "ridmap"]);
   const known = (o: string) => FRESH[o] !== undefined || RECURSIVE[o] !== undefined || PROPAGATION[o] !== undefined || special.has(o);
 
   for (const [group, members] of groups(options, FRESH)) {
-    conform(`features: ${label(group, members)} on new tmpfs mounts`, async (t) => {
+    const name = single(group, members) ? `mount option "${group}" on a new tmpfs` : `mount options: ${group} (${members.join(", ")}) on new tmpfs mounts`;
+    conform(`features: ${name}`, async (t) => {
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
         for (const o of members) c.mounts?.push({ destination: `/f/${o}`, type: "tmpfs", source: "tmpfs", options: [...FRESH[o]!.options, "size=1m"] });
       });
@@ -408,7 +411,10 @@ function mountCases(options: string[]): void {
   }
 
   for (const [group, members] of groups(options, RECURSIVE)) {
-    conform(`features: recursive ${label(group, members)} on rbinds reach the submounts`, async (t) => {
+    const name = single(group, members)
+      ? `recursive mount option "${group}" on an rbind, seen on its submount`
+      : `recursive mount options: ${group} (${members.join(", ")}) on rbinds, seen on their submounts`;
+    conform(`features: ${name}`, async (t) => {
       const sources = new Map<string, string>();
       const out = await t.runOk("cat /proc/self/mountinfo", (c) => {
         for (const o of members) {
@@ -817,9 +823,10 @@ function memoryPolicyCases(mp: NonNullable<Features["linux"]>["memoryPolicy"]): 
 function netDeviceCase(): void {
   conform("features: netDevices: a host device moves into the container, renamed, with its address, up", async (t) => {
     const dev = `cf${t.tmp.slice(-6).replace(/[^A-Za-z0-9]/g, "x")}`;
-    run(["ip", "link", "add", dev, "type", "dummy"]);
-    // If the container's namespace is gone, so is the dummy device; otherwise remove it here.
-    t.defer(() => Bun.spawnSync(["ip", "link", "del", dev]));
+    // A veth pair (kernels without the dummy driver have veth): one end goes, its peer stays.
+    run(["ip", "link", "add", dev, "type", "veth", "peer", "name", `${dev}p`]);
+    // The pair goes with the container's network namespace; if not, it is removed here.
+    t.defer(() => Bun.spawnSync(["ip", "link", "del", `${dev}p`]));
     run(["ip", "addr", "add", "192.0.2.10/24", "dev", dev]);
     const out = await t.runOk("ip -o addr show dev ctr0; ip -o link show dev ctr0", (c) => {
       c.linux.netDevices = { [dev]: { name: "ctr0" } };

@@ -313,8 +313,8 @@ conform("hooks: poststart runs during start, after the user process was executed
   expect(readText(path.join(dir, "poststart.cmdline"))).toBe(`sh -c ${IDLE} `);
 });
 
-conform("hooks: a failing createRuntime hook fails create, runs no later hook, runs poststop, and leaves nothing behind", async (t) => {
-  const dir = hookDir(t);
+/** A container whose createRuntime hooks are [failing, recorder]; create is expected to fail. */
+async function failingCreateRuntime(t: Ctx, dir: string) {
   const b = t.bundle((c) => {
     sh(c, IDLE);
     setHooks(c, {
@@ -326,14 +326,31 @@ conform("hooks: a failing createRuntime hook fails create, runs no later hook, r
   });
   const id = t.id();
   const { r, left } = await t.rtLeftovers(["create", "--bundle", b.dir, id]);
+  return { b, id, r, left };
+}
+
+conform("hooks: a failing createRuntime hook fails create, runs no later hook, and leaves nothing behind", async (t) => {
+  const dir = hookDir(t);
+  const { b, id, r, left } = await failingCreateRuntime(t, dir);
   expectFailure(r, /hook/i);
   expect(left).toEqual([]);
   expect(fs.existsSync(t.root) ? fs.readdirSync(t.root) : []).toEqual([]);
   t.assertNothingLeft(id, b);
+  const ran = lines(path.join(dir, "sequence"));
+  expect(ran).not.toContain("createRuntime-after");
+  expect(ran).not.toContain("createContainer");
+  expect(ran[0]).toBe("prestart");
+});
+
+conform("hooks: after a failing createRuntime hook the poststop hooks still run", async (t) => {
   // runtime.md, Lifecycle 4: "If any createRuntime hook fails, the runtime MUST generate an
   // error, stop the container, and continue the lifecycle at step 12" (destroy), and 13: "The
   // poststop hooks MUST be invoked by the runtime."
+  const dir = hookDir(t);
+  const { r } = await failingCreateRuntime(t, dir);
+  expectFailure(r, /hook/i);
   expect(lines(path.join(dir, "sequence"))).toEqual(["prestart", "poststop"]);
+  expect(stateOf(path.join(dir, "poststop.state")).bundle).toContain(t.tmp);
 });
 
 conform("hooks: a hook running past its timeout is stopped and fails create", async (t) => {
@@ -413,10 +430,11 @@ conform("hooks: a failing poststop hook is a warning: delete succeeds and the la
   // the remaining hooks and lifecycle continue as if the hook had succeeded."
   const r = await t.rt(["delete", id]);
   expect(r.code, explain(r)).toBe(0);
-  expect(r.stderr).toMatch(/hook/i);
   expect(lines(path.join(dir, "sequence"))).toEqual(["poststop-1", "poststop-3"]);
   expectFailure(await t.rt(["state", id]), /does not exist/);
   t.assertNothingLeft(id, b);
+  // The warning: with no --log, runc logs to stderr.
+  expect(r.stderr, "no warning on stderr").toMatch(/hook/i);
 });
 
 conform("hooks: prestart and createRuntime run in the bundle directory [runc compat]", async (t) => {

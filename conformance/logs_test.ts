@@ -101,3 +101,33 @@ conform("--debug: stdout of state and list stays machine-readable", async (t) =>
   expect(JSON.parse(logged.stdout)).toEqual(JSON.parse(plain.stdout));
   jsonLines(log);
 });
+
+conform("--log FILE --log-format json: a failing exec (containerd's form) ends the log with the error", async (t) => {
+  const b = t.bundle((c) => sh(c, IDLE));
+  const id = t.id();
+  await t.create(b, id);
+  await t.ok(["start", id]);
+  const log = path.join(t.tmp, "exec.log");
+  const file = path.join(t.tmp, "process.json");
+  fs.writeFileSync(file, JSON.stringify({ user: { uid: 0, gid: 0 }, args: ["no-such-executable"], env: ["PATH=/bin"], cwd: "/" }));
+  const r = await t.rtBare([
+    "--root",
+    t.root,
+    "--log",
+    log,
+    "--log-format",
+    "json",
+    "exec",
+    "--process",
+    file,
+    "--detach",
+    "--pid-file",
+    path.join(t.tmp, "exec.pid"),
+    id,
+  ]);
+  expectFailure(r, /executable file not found in \$PATH/);
+  const errors = jsonLines(log).filter((l) => l.level === "error");
+  expect(errors[errors.length - 1]?.msg).toMatch(/executable file not found in \$PATH/);
+  expect(fs.existsSync(path.join(t.tmp, "exec.pid"))).toBe(false);
+  expect((await t.state(id)).status).toBe("running");
+});

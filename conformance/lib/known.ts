@@ -98,6 +98,29 @@ export const KNOWN: Deviation[] = [
     does:
       "runc 1.1.5 logs the failure as an error and exits 0, but stops at the failing hook: the poststop hooks after it never run (crun 1.8.1 runs them)",
   },
+  // features_test.ts: what `runc features` advertises and runc 1.1.5 then cannot do.
+  {
+    case: 'features: mount option "defaults" on a new tmpfs',
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec:
+      'features.md, mountOptions: "The runtime MUST recognize the elements in this array as the `options` of `mounts` objects in `config.json`." config.md, Linux mount options: "`defaults` | MUST"',
+    does: 'runc 1.1.5 advertises "defaults" but passes it to the filesystem as data: tmpfs refuses it, create fails with EINVAL',
+  },
+  ...["ratime", "rnostrictatime"].map((o) => ({
+    case: `features: recursive mount option "${o}" on an rbind, seen on its submount`,
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec: `features.md, mountOptions: "The runtime MUST recognize the elements in this array as the \`options\` of \`mounts\` objects in \`config.json\`." config.md, Linux mount options: "\`${o}\` | SHOULD | Recursive \`${o.slice(1)}\`"`,
+    does: `runc 1.1.5 advertises "${o}" but clears one access-time bit without MOUNT_ATTR__ATIME, which mount_setattr(2) refuses: create fails with EINVAL`,
+  })),
+  ...["SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X"].map((arch) => ({
+    case: `features: seccomp architecture ${arch} in a profile`,
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec: 'features-linux.md, seccomp.archs: "The runtime MUST recognize the elements in this array in the `architectures` property of the `linux.seccomp` object in `config.json`."',
+    does: `runc 1.1.5 advertises ${arch}, but on a little-endian host libseccomp 2.5.4 cannot add a big-endian architecture to the filter: "error adding architecture to seccomp filter: numerical argument out of domain"`,
+  })),
 ];
 
 /** The reason to skip `name` for the runtime at `bin`, or undefined to run it. */

@@ -195,7 +195,7 @@ class FsCgroup implements Cgroup {
     const top = this.paths.v1.devices ?? Object.values(this.paths.v1)[0] ?? this.paths.unified;
     if (top === undefined) return [];
     const found = new Set<number>();
-    const walk = (dir: string, isTop: boolean) => {
+    const walk = (dir: string) => {
       let procs: string;
       try {
         procs = this.fsys.read(join(dir, "cgroup.procs"));
@@ -206,9 +206,9 @@ class FsCgroup implements Cgroup {
         throw wrapError(`list processes: read "${join(dir, "cgroup.procs")}"`, err);
       }
       for (const line of procs.split("\n")) if (line.trim() !== "") found.add(Number(line));
-      for (const child of this.fsys.subdirs(dir)) walk(join(dir, child), false);
+      for (const child of this.fsys.subdirs(dir)) walk(join(dir, child));
     };
-    walk(top, true);
+    walk(top);
     return [...found].sort((a, b) => a - b);
   }
 

@@ -10,7 +10,7 @@ import { Channel } from "../sys/channel.ts";
 import { AT_FDCWD, MNT_DETACH, O_CLOEXEC, O_PATH, O_RDONLY, S_IFIFO } from "../sys/constants.ts";
 import { Netlink } from "../sys/netlink.ts";
 import { hasCode, wrap } from "../sys/errors.ts";
-import { hookState, runHooks } from "../sys/hooks.ts";
+import { hookState, runHooks, runPoststop } from "../sys/hooks.ts";
 import type { InitPlan, ProcessPlan } from "../sys/init_plan.ts";
 import { openProc, procStat, writeProc } from "../sys/proc.ts";
 import { Msg, SeccompWhen } from "../sys/protocol.ts";
@@ -55,6 +55,8 @@ export interface CreateOptions {
   systemdCgroup: boolean;
   rootless: boolean;
   warn(message: string): void;
+  /** Details only --debug shows (in the --log file). */
+  debug?(message: string): void;
 }
 
 export interface Created {
@@ -134,7 +136,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const setgroupsDenied = o.rootless && ownOnly(config.linux?.gidMappings ?? [], process.getegid?.() ?? 0);
     if (setgroupsDenied && config.process?.user.additionalGids?.length)
       throw new ContainerError("process.user.additionalGids: not possible rootless with only your own gid mapped (setgroups is denied)");
-    const seccomp = await compileFilter(config, o.warn);
+    const seccomp = await compileFilter(config, o.debug);
     const procfd = keep(openProc(sys));
     // Idmapped mounts: a user namespace fd per distinct mapping, passed to init.
     const idmaps = (config.mounts ?? []).map((m, i) => idmapOf(m, config, `mounts[${i}]`));
@@ -176,6 +178,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       seccomp,
       setgroupsDenied,
       warn: o.warn,
+      debug: o.debug,
     });
     const enterPlan = planEnter(config, {
       execFd: at.self,
@@ -249,8 +252,9 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
       hook: async () => {
         // prestart (deprecated) and createRuntime: in our namespaces, once the container's exist
         // and its mounts are made, before pivot_root (init waits for HOOK_DONE).
-        await runHooks("prestart", config.hooks?.prestart, state("creating"));
-        await runHooks("createRuntime", config.hooks?.createRuntime, state("creating"));
+        // In the bundle directory, as runc's are (it changes into the bundle for create).
+        await runHooks("prestart", config.hooks?.prestart, state("creating"), bundle.dir);
+        await runHooks("createRuntime", config.hooks?.createRuntime, state("creating"), bundle.dir);
       },
       seccompFd: (fd) => sendToListener(sys, config.linux!.seccomp!.listenerPath!, fd, pid, config.linux?.seccomp?.listenerMetadata, state("creating")),
     });
@@ -281,7 +285,12 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const failures = undo.run();
     for (const fd of fds) closeQuietly(sys, fd);
     if (enter) await enter.exited;
-    if (pid) await waitGone(sys, pid);
+    if (pid) {
+      await waitGone(sys, pid);
+      // The container existed: the lifecycle continues at destroy (done above) and poststop
+      // (runtime.md, Lifecycle 4-6 and 12-13; runc's destroy runs them too).
+      await runPoststop(config.hooks?.poststop, hookState(id, "stopped", pid, bundle.given, config), o.warn);
+    }
     const e = wrap(`create container "${id}"`, err);
     if (failures.length) (e as Error).message += ` (cleanup failed: ${failures.join("; ")})`;
     throw e;
@@ -312,13 +321,13 @@ function moveNetDevices(sys: Sys, config: Spec, pid: number): InitPlan["netDevic
 }
 
 /** linux.seccomp → the BPF program for the exec stage (compiled here, before anything exists). */
-export async function compileFilter(config: Spec, warn: (m: string) => void): Promise<ProcessPlan["seccomp"]> {
+export async function compileFilter(config: Spec, debug: (m: string) => void = () => {}): Promise<ProcessPlan["seccomp"]> {
   const s = config.linux?.seccomp;
   if (!s) return null;
   const { compileSeccomp } = await import("../seccomp/seccomp.ts");
   const { program, flags, needsListener } = compileSeccomp(s, {
     nativeArch: process.arch === "arm64" ? "aarch64" : "x86_64",
-    debug: (m) => warn(m),
+    debug,
   });
   // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: it goes in before the
   // capabilities are dropped. With it, as late as possible (right before execve) — unless its

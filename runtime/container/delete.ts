@@ -3,8 +3,8 @@
 // an error"); runc deletes a created container anyway, tsrun follows the spec.
 import { existsSync } from "node:fs";
 import { MNT_DETACH, SIGNALS } from "../sys/constants.ts";
-import { describe, hasCode } from "../sys/errors.ts";
-import { hookState, runHooks } from "../sys/hooks.ts";
+import { hasCode } from "../sys/errors.ts";
+import { hookState, runPoststop } from "../sys/hooks.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
 import { removeIntelRdt } from "../intelrdt/resctrl.ts";
@@ -45,14 +45,7 @@ export async function deleteContainer(sys: Sys, root: string, id: string, force:
 
 /** poststop hooks, after the container is gone: a failure is a warning and the rest still run. */
 export async function poststop(state: ContainerState, warn: (m: string) => void): Promise<void> {
-  const st = hookState(state.id, "stopped", state.pid, state.bundle, state.config);
-  for (const [i, h] of (state.config.hooks?.poststop ?? []).entries()) {
-    try {
-      await runHooks("poststop", [h], st);
-    } catch (e) {
-      warn(describe(e).replace("hooks.poststop[0]", `hooks.poststop[${i}]`));
-    }
-  }
+  await runPoststop(state.config.hooks?.poststop, hookState(state.id, "stopped", state.pid, state.bundle, state.config), warn);
 }
 
 /** SIGKILL to everything in the container's cgroup (thawed if paused), then wait for pid 1 to be gone. */

@@ -20,7 +20,7 @@ import { helperMemfd } from "./binaries.ts";
 import { reopenCgroup } from "./cgroup_setup.ts";
 import { compileFilter, grantable } from "./create.ts";
 import { CLONE_FLAG } from "./namespaces.ts";
-import { capMask, planRlimits } from "./plan.ts";
+import { capMask, planRlimits, processEnv } from "./plan.ts";
 import { bitmask, planAttrs } from "./process_attrs.ts";
 import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, sendToListener, spawnEnter, Undo } from "./stages.ts";
 import { canExec, closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
@@ -50,6 +50,7 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   warn(message: string): void;
+  debug?(message: string): void;
 }
 
 // runc's order: the user namespace first; then the others; the mount namespace late (a joined
@@ -96,7 +97,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       proc: child.add(procfd),
       plan: -1,
     };
-    const plan = await processPlan(sys, state, proc, child.passed, at.console >= 0, o.warn);
+    const plan = await processPlan(sys, state, proc, child.passed, at.console >= 0, o);
     if (setgroupsDenied(state.pid)) {
       if (proc.user.additionalGids?.length) throw new ContainerError("additional gids: setgroups is denied in this container's user namespace");
       plan.groups = null;
@@ -221,14 +222,14 @@ function processSpec(o: ExecOptions, state: ContainerState): Process {
   return p;
 }
 
-async function processPlan(sys: Sys, state: ContainerState, p: Process, passed: number, console: boolean, warn: (m: string) => void): Promise<ProcessPlan> {
+async function processPlan(sys: Sys, state: ContainerState, p: Process, passed: number, console: boolean, log: Pick<ExecOptions, "warn" | "debug">): Promise<ProcessPlan> {
   const g = grantable();
   const c = p.capabilities;
   const mask = (set: "bounding" | "effective" | "permitted" | "inheritable" | "ambient") =>
-    capMask(c?.[set], `process.capabilities.${set}`, g, warn).toString();
-  const env = [...(p.env ?? [])];
+    capMask(c?.[set], `process.capabilities.${set}`, g, log.warn).toString();
+  const env = processEnv(p.env ?? [], "process.env");
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${homeOf(sys, state.pid, p.user.uid)}`);
-  const seccomp = await compileFilter({ ...state.config, process: p }, warn);
+  const seccomp = await compileFilter({ ...state.config, process: p }, log.debug);
   return {
     args: p.args ?? [],
     env,

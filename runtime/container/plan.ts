@@ -39,6 +39,8 @@ export interface PlanInput {
   setgroupsDenied?: boolean;
   /** Called for things tsrun skips on purpose, as runc warns about them. */
   warn(message: string): void;
+  /** Details for --debug: what the kernel does on its own, e.g. ambient capabilities it will not raise. */
+  debug?(message: string): void;
 }
 
 /** Devices every container gets (runtime-spec "Default Devices"), unless linux.devices names the path. */
@@ -247,17 +249,40 @@ export interface Grantable {
   bounding: bigint;
 }
 
+/**
+ * One entry per name, at the place of its first occurrence with the value of its last (a later
+ * entry overrides, as exec --env must; runc sets them one by one with setenv). An entry that is
+ * not NAME=value is refused rather than handed to execve.
+ */
+export function processEnv(entries: readonly string[], field: string): string[] {
+  const at = new Map<string, number>();
+  const out: string[] = [];
+  for (const [i, e] of entries.entries()) {
+    const eq = e.indexOf("=");
+    if (eq < 0) throw new PlanError(`${field}[${i}]: ${JSON.stringify(e)} is not NAME=value`);
+    if (eq === 0) throw new PlanError(`${field}[${i}]: ${JSON.stringify(e)} has an empty name`);
+    if (e.includes("\0")) throw new PlanError(`${field}[${i}]: ${JSON.stringify(e)} contains a NUL byte`);
+    const name = e.slice(0, eq);
+    const j = at.get(name);
+    if (j === undefined) {
+      at.set(name, out.length);
+      out.push(e);
+    } else out[j] = e;
+  }
+  return out;
+}
+
 function planProcess(input: PlanInput, setupDev: boolean): ProcessPlan {
   const p = input.config.process;
   if (!p) throw new PlanError("process: required to create a container");
   const c = p.capabilities;
   const mask = (set: keyof NonNullable<typeof c>) =>
     capMask(c?.[set], `process.capabilities.${set}`, input.grantable, input.warn).toString();
-  const env = [...(p.env ?? []), ...input.extraEnv];
+  const env = processEnv([...(p.env ?? []), ...input.extraEnv], "process.env");
   const caps = c ? ([mask("bounding"), mask("effective"), mask("permitted"), mask("inheritable"), mask("ambient")] as const) : null;
   if (caps) {
     const ambient = BigInt(caps[4]) & ~(BigInt(caps[2]) & BigInt(caps[3]));
-    if (ambient) input.warn("process.capabilities.ambient: capabilities not both permitted and inheritable are not raised");
+    if (ambient) input.debug?.("process.capabilities.ambient: capabilities not both permitted and inheritable are not raised");
   }
   return {
     args: p.args ?? [],

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Spec } from "../../spec/schema.ts";
 import { MOUNT_ATTR_NOEXEC, MOUNT_ATTR_RDONLY, MS_PRIVATE, MS_REC, MS_SHARED } from "../sys/constants.ts";
-import { capMask, defaultDeviceRules, type PlanInput, planInit } from "./plan.ts";
+import { capMask, defaultDeviceRules, type PlanInput, planInit, processEnv } from "./plan.ts";
 
 function config(over: Partial<Spec> = {}, linux: Spec["linux"] = {}): Spec {
   return {
@@ -149,5 +149,17 @@ describe("defaultDeviceRules", () => {
     ]);
     expect(rules.some((r) => r.major === 5 && r.minor === 0)).toBe(false);
     expect(rules.some((r) => r.major === 136 && r.minor === undefined)).toBe(true);
+  });
+});
+
+describe("processEnv", () => {
+  test("a later entry overrides an earlier one in place (exec --env over the config's)", () => {
+    expect(processEnv(["PATH=/bin", "A=1", "B=2", "A=3", "C="], "process.env")).toEqual(["PATH=/bin", "A=3", "B=2", "C="]);
+  });
+
+  test("entries that are not NAME=value are refused, naming the entry", () => {
+    expect(() => processEnv(["A=1", "JUSTNAME"], "process.env")).toThrow('process.env[1]: "JUSTNAME" is not NAME=value');
+    expect(() => processEnv(["=x"], "process.env")).toThrow("empty name");
+    expect(() => processEnv(["A=\0"], "process.env")).toThrow("NUL");
   });
 });

@@ -3,7 +3,7 @@
 // stage, which waits for `start` and executes the container's process.
 import { readFileSync } from "node:fs";
 import { Channel, frameJSON } from "../sys/channel.ts";
-import { runHooks } from "../sys/hooks.ts";
+import { asSeenInside, runHooks } from "../sys/hooks.ts";
 import {
   AT_FDCWD,
   CLONE_NEWCGROUP,
@@ -86,7 +86,7 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
     }
     // createContainer: in the container's namespaces, before pivot_root, from the rootfs (runc).
     process.chdir(plan.rootfs);
-    await runHooks("createContainer", plan.createHooks, plan.createState);
+    await runHooks("createContainer", plan.createHooks, asSeenInside(plan.createState, process.pid));
   }
   const newRoot = enterRoot(sys, root, plan, plan.noPivot ? readMountinfo() : "");
   sys.close(root);
@@ -108,6 +108,7 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   maskPaths(sys, newRoot, plan.maskedPaths);
 
   join();
+  if (plan.process.startHooks.length) plan.process.hookState = asSeenInside(plan.process.hookState, process.pid);
   const env = plan.process.needHome ? [...plan.process.env, `HOME=${homeOf(sys, newRoot, plan.process.uid)}`] : plan.process.env;
   const bytes = encodeExecPlan({ ...plan.process, env }, { sync: plan.fds.sync, fifo: plan.fds.fifo, proc, console: plan.fds.console });
   const planFd = sys.memfdCreate("tsrun-exec-plan", 0);

@@ -28,10 +28,19 @@ export function hookState(id: string, status: HookState["status"], pid: number, 
   };
 }
 
+/**
+ * The state for hooks run in the container's namespaces: runtime.md wants the pid "as seen by
+ * the container" there, which is the caller's own pid (init, later the exec stage).
+ */
+export function asSeenInside(state: string, pid: number): string {
+  const s = JSON.parse(state) as HookState;
+  return JSON.stringify(s.pid === undefined ? s : { ...s, pid });
+}
+
 export class HookError extends Error {}
 
 /** Runs the hooks of one phase in order; the first failure (exit status, timeout) throws. */
-export async function runHooks(phase: HookPhase, hooks: readonly Hook[] | undefined, state: HookState | string): Promise<void> {
+export async function runHooks(phase: HookPhase, hooks: readonly Hook[] | undefined, state: HookState | string, cwd?: string): Promise<void> {
   const input = typeof state === "string" ? state : JSON.stringify(state);
   for (const [i, h] of (hooks ?? []).entries()) {
     const what = `hooks.${phase}[${i}] "${h.path}"`;
@@ -43,6 +52,7 @@ export async function runHooks(phase: HookPhase, hooks: readonly Hook[] | undefi
         argv0: h.args?.[0] ?? h.path,
         env: Object.fromEntries((h.env ?? []).filter((e) => e.includes("=")).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
         stdin: new Blob([input]),
+        ...(cwd ? { cwd } : {}),
         stdout: "pipe",
         stderr: "pipe",
       });
@@ -62,6 +72,19 @@ export async function runHooks(phase: HookPhase, hooks: readonly Hook[] | undefi
     if (code !== 0) {
       const said = (err || out).trim().split("\n").slice(-3).join("; ");
       throw new HookError(`${what}: exited with status ${code}${said ? `: ${said}` : ""}`);
+    }
+  }
+}
+
+/**
+ * poststop: a failure is a warning, and the remaining hooks still run (runtime.md, Lifecycle 13).
+ */
+export async function runPoststop(hooks: readonly Hook[] | undefined, state: HookState, warn: (m: string) => void): Promise<void> {
+  for (const [i, h] of (hooks ?? []).entries()) {
+    try {
+      await runHooks("poststop", [h], state);
+    } catch (e) {
+      warn((e as Error).message.replace("hooks.poststop[0]", `hooks.poststop[${i}]`));
     }
   }
 }
