@@ -116,4 +116,6 @@ function commandHelp(cmd: (typeof COMMANDS)[number]): string {
   return `NAME:\n   tsrun ${cmd.name} - ${cmd.summary}\n\nUSAGE:\n   tsrun ${cmd.usage}\n${cmd.flags.length ? `\nOPTIONS:\n${flagHelp(cmd.flags)}\n` : ""}`;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// An explicit exit: letting Bun wind down on its own costs ~2 ms of CPU per command (measured,
+// user+sys). Output is written synchronously (out.ts), so nothing is left unflushed.
+process.exit(await main(process.argv.slice(2)));

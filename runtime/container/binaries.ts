@@ -18,6 +18,7 @@ import {
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
   MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
   MOUNT_ATTR_NOSUID,
   MOUNT_ATTR_RDONLY,
   O_CLOEXEC,
@@ -55,14 +56,13 @@ export const compiled = Bun.main.startsWith("/$bunfs/");
  * init`, which runs inside the container's namespaces. The fd is opened through a private,
  * read-only overlay mount that is attached nowhere: /proc/<pid>/exe of init then leads to a file
  * that nothing can write, so a process sharing the container's pid namespace cannot overwrite
- * the host's tsrun through it (CVE-2019-5736; runc 1.2 does the same). overlayfs wants a second
- * layer when it has no upper one: `layer`, a directory of ours that holds no file of that name.
+ * the host's tsrun through it (CVE-2019-5736; runc 1.2 does the same).
  */
-export function selfExec(sys: Sys, args: string[], layer: string): { fd: number; argv: string[] } {
+export function selfExec(sys: Sys, args: string[]): { fd: number; argv: string[] } {
   const argv = compiled ? ["tsrun", ...args] : [process.execPath, Bun.main, ...args];
   const path = realpathSync(process.execPath);
   try {
-    return { fd: sealedOverlayOpen(sys, path, layer), argv };
+    return { fd: sealedOverlayOpen(sys, path), argv };
   } catch (e) {
     // No overlayfs (or no right to mount it): the file itself, which a container can still
     // not write while tsrun runs from it (ETXTBSY), and init makes itself non-dumpable at once.
@@ -71,12 +71,18 @@ export function selfExec(sys: Sys, args: string[], layer: string): { fd: number;
   }
 }
 
-function sealedOverlayOpen(sys: Sys, path: string, layer: string): number {
+/**
+ * overlayfs wants a second layer when it has no upper one, and refuses layers that overlap
+ * (ELOOP): an empty tmpfs attached nowhere is the one layer that can never overlap the
+ * directory tsrun is installed in, wherever --root is.
+ */
+function sealedOverlayOpen(sys: Sys, path: string): number {
   const escape = (p: string) => p.replaceAll("\\", "\\\\").replaceAll(":", "\\:");
+  const empty = detachedTmpfs(sys);
   const fs = sys.fsopen("overlay", FSOPEN_CLOEXEC);
   let mnt = -1;
   try {
-    sys.fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", `${escape(dirname(path))}:${escape(layer)}`);
+    sys.fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", `${escape(dirname(path))}:/proc/self/fd/${empty}`);
     try {
       sys.fsconfig(fs, FSCONFIG_SET_STRING, "xino", "off");
     } catch {
@@ -87,6 +93,18 @@ function sealedOverlayOpen(sys: Sys, path: string, layer: string): number {
     return sys.openat(mnt, basename(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   } finally {
     if (mnt >= 0) sys.close(mnt);
+    sys.close(fs);
+    sys.close(empty);
+  }
+}
+
+function detachedTmpfs(sys: Sys): number {
+  const fs = sys.fsopen("tmpfs", FSOPEN_CLOEXEC);
+  try {
+    sys.fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k");
+    sys.fsconfig(fs, FSCONFIG_CMD_CREATE, null, null);
+    return sys.fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+  } finally {
     sys.close(fs);
   }
 }

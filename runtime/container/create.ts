@@ -102,7 +102,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     keep(hostEnd);
     keep(childEnd);
     const helper = keep(helperMemfd(sys));
-    const self = selfExec(sys, ["init"], store.dir(id));
+    const self = selfExec(sys, ["init"]);
     keep(self.fd);
     let fifo = -1;
     if (!o.foreground) {
