@@ -7,6 +7,7 @@ import { sh, type Spec } from "./lib/config.ts";
 import {
   conform,
   expectFailure,
+  RUNTIME,
   explain,
   readText,
   trapper,
@@ -123,6 +124,24 @@ conform("run: the foreground exit code is the container's, and the container is 
   expect(r0.code, explain(r0)).toBe(0);
   // run = create + start + wait + delete: nothing stays under --root
   expect(fs.existsSync(t.root) ? fs.readdirSync(t.root) : []).toEqual([]);
+});
+
+conform("run: works with the runtime installed in a directory that also holds its --root", async (t) => {
+  // A runtime that re-executes itself through an overlay of its own directory must not trip
+  // over --root (or anything else) living below that directory: overlayfs refuses overlapping
+  // layers with ELOOP.
+  const install = t.dir("install");
+  const bin = path.join(install, path.basename(RUNTIME));
+  fs.copyFileSync(RUNTIME, bin);
+  fs.chmodSync(bin, 0o755);
+  const root = path.join(install, "state");
+  const b = t.bundle((c) => sh(c, "echo inside"));
+  const id = t.id();
+  t.defer(() => Bun.spawnSync([bin, "--root", root, "delete", "--force", id]));
+  const r = Bun.spawnSync([bin, "--root", root, "run", "--bundle", b.dir, id], { stdin: "ignore" });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  expect(r.stdout.toString()).toBe("inside\n");
+  expect(fs.existsSync(root) ? fs.readdirSync(root) : []).toEqual([]);
 });
 
 conform("run: stdin reaches the container and EOF is passed on", async (t) => {
