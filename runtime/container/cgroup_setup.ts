@@ -5,7 +5,7 @@ import type { Mount, Spec } from "../../spec/schema.ts";
 import { type Cgroup, type CgroupPaths, createCgroup, detectLayout, type Layout, openCgroup, resolvePaths } from "../cgroups/index.ts";
 import { parseProcCgroup } from "../cgroups/paths.ts";
 import { describe, hasCode } from "../sys/errors.ts";
-import { MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID } from "../sys/constants.ts";
+import { MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY } from "../sys/constants.ts";
 import type { MountOp } from "../sys/init_plan.ts";
 import { parseMountOptions } from "./mount_options.ts";
 import { defaultDeviceRules } from "./plan.ts";
@@ -67,10 +67,17 @@ const HIDDEN = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
  * A `cgroup` mount: on cgroup v2 one cgroup2 mount (with a cgroup namespace) or a bind of the
  * container's own cgroup; on v1 a tmpfs holding one entry per hierarchy, each the container's
  * own cgroup (bound, or mounted fresh inside a cgroup namespace) — runc's layout.
+ *
+ * Without a cgroup namespace of its own the container sees its cgroup through binds of the
+ * host's hierarchy: those are read-only whatever the options say, or root in the container
+ * could lift its own limits (CVE-2023-25809 class; runc 1.1.5 honours "rw" here).
  */
 export function cgroupMountOps(layout: Layout, paths: CgroupPaths, m: Mount, cgroupns: boolean): MountOp[] {
-  const opts = parseMountOptions(m.options);
-  if (typeof opts === "string") throw new Error(`mount "${m.destination}": ${opts}`);
+  const parsed = parseMountOptions(m.options);
+  if (typeof parsed === "string") throw new Error(`mount "${m.destination}": ${parsed}`);
+  const opts = cgroupns
+    ? parsed
+    : { ...parsed, readonly: true, attrSet: parsed.attrSet | MOUNT_ATTR_RDONLY, attrClr: parsed.attrClr & ~MOUNT_ATTR_RDONLY, recSet: parsed.recSet | MOUNT_ATTR_RDONLY, recClr: parsed.recClr & ~MOUNT_ATTR_RDONLY };
   const dest = posix.resolve("/", m.destination);
   const base = (what: string, source: string, target: string): MountOp => ({
     what,

@@ -10,6 +10,7 @@ import {
   FD_CLOEXEC,
   F_SETFD,
   FSCONFIG_CMD_CREATE,
+  FSCONFIG_SET_STRING,
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
   O_CLOEXEC,
@@ -72,8 +73,10 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   if (plan.sessionKeyring) joinKeyring(sys, plan.sessionKeyring, plan);
 
   // A procfs instance of the container's pid namespace that is attached nowhere: nothing in
-  // the container can swap it, and it lives until the process it serves executes.
-  const proc = detachedProc(sys);
+  // the container can swap it. The exec stage keeps it until execve — while the container is
+  // created, that is for as long as start takes — so it shows pid directories only (subset=pid):
+  // a process of the container allowed to ptrace pid 1 finds no host sysctl behind its fds.
+  const proc = detachedProc(sys, true);
   const readMountinfo = () => readFileSync("/proc/self/mountinfo", "utf8");
   const { root, deferred } = prepareRootfs(sys, plan, readMountinfo, join);
   if (plan.runtimeHooks || plan.createHooks.length) {
@@ -97,11 +100,18 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   if (plan.netDevices.length) restoreNetDevices(sys, plan.netDevices);
   if (plan.hostname !== null) sys.sethostname(plan.hostname);
   if (plan.domainname !== null) sys.setdomainname(plan.domainname);
-  for (const [key, value] of plan.sysctl) {
+  if (plan.sysctl.length) {
+    const full = detachedProc(sys, false);
     try {
-      writeProc(sys, proc, `sys/${key.replaceAll(".", "/")}`, value);
-    } catch (e) {
-      throw wrap(`linux.sysctl "${key}"`, e);
+      for (const [key, value] of plan.sysctl) {
+        try {
+          writeProc(sys, full, `sys/${key.replaceAll(".", "/")}`, value);
+        } catch (e) {
+          throw wrap(`linux.sysctl "${key}"`, e);
+        }
+      }
+    } finally {
+      sys.close(full);
     }
   }
   readonlyPaths(sys, newRoot, plan.readonlyPaths);
@@ -142,9 +152,17 @@ function restoreNetDevices(sys: Sys, devices: InitPlan["netDevices"]): void {
   }
 }
 
-function detachedProc(sys: Sys): number {
+function detachedProc(sys: Sys, pidsOnly: boolean): number {
   const fs = sys.fsopen("proc", FSOPEN_CLOEXEC);
   try {
+    if (pidsOnly) {
+      try {
+        sys.fsconfig(fs, FSCONFIG_SET_STRING, "subset", "pid");
+      } catch (e) {
+        // Before Linux 5.8 there is no subset: the whole procfs, as runc always has it.
+        if (!hasCode(e, "EINVAL")) throw e;
+      }
+    }
     sys.fsconfig(fs, FSCONFIG_CMD_CREATE, null, null);
     const mnt = sys.fsmount(fs, FSMOUNT_CLOEXEC, 0);
     if (sys.fstatfs(mnt) !== PROC_SUPER_MAGIC) throw new Error("detached procfs is not procfs");
