@@ -77,6 +77,10 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   // created, that is for as long as start takes — so it shows pid directories only (subset=pid):
   // a process of the container allowed to ptrace pid 1 finds no host sysctl behind its fds.
   const proc = detachedProc(sys, true);
+  // The sysctls need the whole procfs; it is mounted now, while the host's /proc is still in
+  // view (in a user namespace the kernel refuses a procfs where none is fully visible), and
+  // closed once they are written.
+  const sysctlProc = plan.sysctl.length ? detachedProc(sys, false) : -1;
   const readMountinfo = () => readFileSync("/proc/self/mountinfo", "utf8");
   const { root, deferred } = prepareRootfs(sys, plan, readMountinfo, join);
   if (plan.runtimeHooks || plan.createHooks.length) {
@@ -100,20 +104,14 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   if (plan.netDevices.length) restoreNetDevices(sys, plan.netDevices);
   if (plan.hostname !== null) sys.sethostname(plan.hostname);
   if (plan.domainname !== null) sys.setdomainname(plan.domainname);
-  if (plan.sysctl.length) {
-    const full = detachedProc(sys, false);
+  for (const [key, value] of plan.sysctl) {
     try {
-      for (const [key, value] of plan.sysctl) {
-        try {
-          writeProc(sys, full, `sys/${key.replaceAll(".", "/")}`, value);
-        } catch (e) {
-          throw wrap(`linux.sysctl "${key}"`, e);
-        }
-      }
-    } finally {
-      sys.close(full);
+      writeProc(sys, sysctlProc, `sys/${key.replaceAll(".", "/")}`, value);
+    } catch (e) {
+      throw wrap(`linux.sysctl "${key}"`, e);
     }
   }
+  if (sysctlProc >= 0) sys.close(sysctlProc);
   readonlyPaths(sys, newRoot, plan.readonlyPaths);
   maskPaths(sys, newRoot, plan.maskedPaths);
 
