@@ -15,8 +15,6 @@ export const REPO = path.resolve(import.meta.dir, "../../..");
 export const TSRUN = path.resolve(process.env.TSRUN ?? path.join(REPO, "bin", "tsrun"));
 /** runc, for the comparisons; null when not installed. */
 export const RUNC = Bun.which("runc");
-/** SEC_STRICT=1: a known gap is an ordinary failing test. */
-export const STRICT = process.env.SEC_STRICT === "1";
 
 if (process.getuid?.() !== 0) throw new Error("tests/security needs root");
 if (!fs.existsSync(TSRUN)) throw new Error(`TSRUN=${TSRUN}: not found (run make)`);
@@ -470,32 +468,6 @@ async function withSec(fn: (t: Sec) => Promise<void>, timeoutMs: number): Promis
 /** One case: a fresh Sec, always cleaned up. */
 export function secCase(name: string, fn: (t: Sec) => Promise<void>, timeoutMs = 60_000): void {
   test(name, () => withSec(fn, timeoutMs), timeoutMs + 30_000);
-}
-
-/**
- * A case that documents a defence tsrun lacks (reported to the lead). It runs, and passes while
- * it fails with an error matching `error` (the log shows it); it fails when it fails otherwise,
- * and when it passes — then the gap is closed and the marker must go. SEC_STRICT=1 makes it an
- * ordinary case.
- */
-export function knownGap(name: string, because: string, error: RegExp, fn: (t: Sec) => Promise<void>, timeoutMs = 60_000): void {
-  if (STRICT) return secCase(name, fn, timeoutMs);
-  test(
-    `${name} [known gap: ${because}]`,
-    async () => {
-      let err: unknown;
-      try {
-        await withSec(fn, timeoutMs);
-      } catch (e) {
-        err = e;
-      }
-      if (err === undefined) throw new Error(`known gap closed: "${name}" passes now; remove its knownGap marker`);
-      const msg = String((err as Error).message ?? err);
-      if (!error.test(msg)) throw err;
-      console.log(`known gap (${because}): ${msg.split("\n").slice(0, 6).join(" | ")}`);
-    },
-    timeoutMs + 30_000,
-  );
 }
 
 /** The other end of --console-socket (the conformance suite's receiver), killed at cleanup. */
