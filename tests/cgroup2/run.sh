@@ -2,7 +2,8 @@
 # The cgroup v2 lane: this host's cgroups are hybrid, so boot Debian's kernel under qemu (TCG, no
 # KVM needed) with an initramfs built here — busybox, bun and its libraries, the repo's sources —
 # mount a pure cgroup2 hierarchy with every controller, run `bun test` there, and exit with its
-# status. `make test-cgroup2` calls this.
+# status. `make test-cgroup2` calls this (with WITH_TSRUN=1 BUSYBOX_ROOTFS=1, for the container
+# tests).
 #
 #   tests/cgroup2/run.sh [TEST_PATH...]     default: runtime/cgroups tests/cgroup2
 #
@@ -10,6 +11,11 @@
 #   KERNEL         kernel image (default: the newest /boot/vmlinuz-*-cloud-amd64)
 #   WITH_TSRUN=1   also put bin/tsrun in the image (at /work/bin/tsrun; build it first)
 #   ROOTFS=DIR     also put DIR in the image at /work/rootfs (a busybox rootfs for container tests)
+#   BUSYBOX_ROOTFS=1  the same with a rootfs made by scripts/busybox-rootfs.sh (when ROOTFS is unset)
+#   EXTRA_DIR=DIR  copy DIR's contents over the image's root (DIR/usr/sbin/x lands at /usr/sbin/x);
+#                  the shared libraries of the dynamic executables in it come along
+#   GUEST_CMD=CMD  run `sh -c CMD` in /work instead of `bun test` (its status is the result)
+#   MEM            the VM's memory in MiB (default 1536: the initramfs itself lives in RAM)
 #   TIMEOUT        seconds before the VM is killed (default 600)
 #   KEEP=1         keep the work directory (initramfs, console log) and print its path
 # The guest's console goes to stdout; its last line is "TSRUN-CGROUP2-RESULT <status>".
@@ -40,10 +46,15 @@ cp "$bun" "$root/bin/bun"
 # bun's shared libraries (and the loader) at the paths it was linked against. The kernel needs no
 # modules for this (serial console and initramfs are built in; virtio is not, so nothing uses it),
 # except brd for a block device.
-for lib in $(ldd "$bun" | grep -o '/[^ ]*'); do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+copy_libs() { # the shared libraries of executable $1 (and the loader), at the paths it was linked against
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+copy_libs "$bun"
 brd=/lib/modules/$kver/kernel/drivers/block/brd.ko
 [ -f "$brd" ] && cp "$brd" "$root/lib/modules/brd.ko"
 printf 'root:x:0:0:root:/tmp:/bin/sh\n' >"$root/etc/passwd"
@@ -58,8 +69,18 @@ if [ "${WITH_TSRUN:-}" = 1 ]; then
 	[ -x "$repo/bin/tsrun" ] || { echo "cgroup2 lane: WITH_TSRUN=1 but bin/tsrun is not built" >&2; exit 2; }
 	mkdir -p "$root/work/bin" && cp "$repo/bin/tsrun" "$root/work/bin/tsrun"
 fi
-if [ -n "${ROOTFS:-}" ]; then cp -a "$ROOTFS" "$root/work/rootfs"; fi
+if [ -n "${ROOTFS:-}" ]; then
+	cp -a "$ROOTFS" "$root/work/rootfs"
+elif [ "${BUSYBOX_ROOTFS:-}" = 1 ]; then
+	"$repo/scripts/busybox-rootfs.sh" "$root/work/rootfs"
+fi
+if [ -n "${EXTRA_DIR:-}" ]; then
+	[ -d "$EXTRA_DIR" ] || { echo "cgroup2 lane: EXTRA_DIR=$EXTRA_DIR is not a directory" >&2; exit 2; }
+	cp -a "$EXTRA_DIR/." "$root/"
+	while IFS= read -r -d '' file; do copy_libs "$file"; done < <(find "$EXTRA_DIR" -type f -perm -u+x -print0)
+fi
 printf '%s\n' "${tests[@]}" >"$root/work/.cgroup2-tests"
+if [ -n "${GUEST_CMD:-}" ]; then printf '%s\n' "$GUEST_CMD" >"$root/work/.cgroup2-cmd"; fi
 cp "$repo/tests/cgroup2/init.sh" "$root/init"
 
 # Uncompressed: the kernel unpacks it with plain copies, far faster under TCG than any decompressor.
@@ -68,7 +89,7 @@ cp "$repo/tests/cgroup2/init.sh" "$root/init"
 log=$work/console.log
 start=$(date +%s)
 set +e
-timeout "${TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -nic none -no-reboot \
+timeout "${TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "${MEM:-1536}" -nographic -nic none -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio" \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 init=/init" </dev/null | tee "$log"
 qemu=${PIPESTATUS[0]}
