@@ -5,7 +5,7 @@
 import { expect } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_PATH, proc, sh, type Process } from "./lib/config.ts";
+import { DEFAULT_PATH, proc, setNamespace, sh, type Process } from "./lib/config.ts";
 import {
   ancestorsOfSelf,
   capMask,
@@ -115,6 +115,26 @@ conform("exec: the process is in the container's cgroup", async (t) => {
   // The container's cgroup, not the caller's.
   expect(norm(out)).not.toEqual(norm(fs.readFileSync("/proc/self/cgroup", "utf8")));
   expect(out).toContain(c.b.cgroupsPath);
+});
+
+conform("exec: in a user and cgroup namespace of the container's own, the process is in its cgroup", async (t) => {
+  const c = await started(t, IDLE, (conf, b) => {
+    setNamespace(conf, "user");
+    setNamespace(conf, "cgroup");
+    conf.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    conf.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    fs.chownSync(b.rootfs, 100000, 100000);
+  });
+  const r = await t.ok(["exec", "-d", "--pid-file", path.join(t.tmp, "exec.pid"), c.id, "sleep", "60"]);
+  const pid = Number(readText(path.join(t.tmp, "exec.pid")));
+  expect(pid, explain(r)).toBeGreaterThan(0);
+  // Seen from the host, every hierarchy: the same cgroups as the container's pid 1.
+  const norm = (s: string): string[] => s.split("\n").filter((l) => l !== "").sort();
+  expect(norm(fs.readFileSync(`/proc/${pid}/cgroup`, "utf8"))).toEqual(norm(fs.readFileSync(`/proc/${c.pid}/cgroup`, "utf8")));
+  expect(fs.readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(c.b.cgroupsPath);
+  // And its own view is the namespace's: its cgroup is the root.
+  const inside = await execOk(t, c.id, ["cat", "/proc/self/cgroup"]);
+  for (const line of norm(inside)) expect(line, inside).toMatch(/:\/$/);
 });
 
 conform("exec: the config's env is the base, --env adds and overrides (one entry per name)", async (t) => {

@@ -247,12 +247,41 @@ static void relay(int sock, pid_t child) {
   (void)child;
 }
 
+// fork(), straight into the cgroup2 directory `cgroup_fd` when there is one (clone3
+// CLONE_INTO_CGROUP, Linux 5.7): no migration afterwards, so no wait for the kernel's
+// threadgroup lock. Where the kernel cannot (older, or no permission from inside a user
+// namespace) this is a plain fork and *joined says so; the host then moves the child.
+static pid_t fork_into_cgroup(int cgroup_fd, int ask, uint32_t *joined) {
+  if (cgroup_fd >= 0) {
+    struct {
+      uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+    } args = {.flags = 0x200000000ULL /* CLONE_INTO_CGROUP */, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd};
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid >= 0) {
+      if (pid > 0) *joined |= CHILD_JOINED_CGROUP2;
+      return (pid_t)pid;
+    }
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EPERM && errno != EACCES && errno != ENOENT)
+      die(errno, "fork into the container's cgroup");
+    if (ask) {
+      uint32_t len;
+      put_frame(MSG_MOVE_ME, NULL, 0);
+      free(get_frame(MSG_MOVED, &len));
+      *joined |= CHILD_JOINED_CGROUP2;
+    }
+  }
+  pid_t pid = fork();
+  if (pid < 0) die(errno, "fork");
+  return pid;
+}
+
 static int enter(void) {
   uint32_t len;
   const uint8_t *plan = get_frame(MSG_ENTER_PLAN, &len), *p = plan, *end = plan + len;
   struct rec r;
   struct { int type, fd; const char *path; } ns[32];
   int nns = 0, newuser = 0, stay = 0, become_root = -1, exec_fd = -1, relay_fd = -1, relay_child_fd = -1;
+  int tasks[32], ntasks = 0, cgroup2_fd = -1, cgroup2_ask = 0;
   uint32_t unshare_flags = 0;
   const char *timens = NULL;
   struct strv argv = {0}, envp = {0};
@@ -278,14 +307,27 @@ static int enter(void) {
     case ENTER_STAY: stay = 1; break;
     case ENTER_BECOME_ROOT: become_root = rec_u32(&r, 0); break;
     case ENTER_RELAY: relay_fd = rec_u32(&r, 0); relay_child_fd = rec_u32(&r, 1); break;
+    case ENTER_CGROUP_TASKS:
+      if (ntasks == 32) die(E2BIG, "plan: too many cgroup hierarchies");
+      tasks[ntasks++] = rec_u32(&r, 0);
+      break;
+    case ENTER_CGROUP2: cgroup2_fd = rec_u32(&r, 0); cgroup2_ask = rec_u32(&r, 1); break;
     default: die(EINVAL, "plan: unknown enter record %u", r.tag);
     }
   }
   if (exec_fd < 0 || !argv.n) die(EINVAL, "plan: nothing to execute");
   if (!envp.v) strv_push(&envp, NULL);
 
-  // The host ordered these (a user namespace first); we follow its order.
+  // The host ordered these (a user namespace first); we follow its order. A cgroup namespace
+  // is joined by the child when it forks into a cgroup2 directory: with nsdelegate the kernel
+  // refuses (ENOENT) a fork into a cgroup from inside a cgroup namespace whose root it is not
+  // below, and ours is not yet.
+  int cgroupns_fd = -1;
   for (int i = 0; i < nns; i++) {
+    if (cgroup2_fd >= 0 && ns[i].type == CLONE_NEWCGROUP) {
+      cgroupns_fd = ns[i].fd;
+      continue;
+    }
     if (setns(ns[i].fd, ns[i].type) < 0) die(errno, "setns %s", ns[i].path);
     close(ns[i].fd);
   }
@@ -302,9 +344,20 @@ static int enter(void) {
     close(fd);
   }
 
-  pid_t pid = fork();
-  if (pid < 0) die(errno, "fork");
+  uint32_t joined = 0;
+  pid_t pid = fork_into_cgroup(cgroup2_fd, cgroup2_ask, &joined);
   if (pid == 0) {
+    // Into the container's v1 cgroups before anything runs. A single-threaded process moving
+    // itself ("0" to `tasks`) skips the kernel's global threadgroup lock, whose first taking
+    // waits for an RCU grace period (~10 ms): the host writing our pid to cgroup.procs would.
+    for (int i = 0; i < ntasks; i++)
+      if (write(tasks[i], "0", 1) != 1) die(errno, "join the container's cgroup");
+    for (int i = 0; i < ntasks; i++) close(tasks[i]);
+    if (cgroup2_fd >= 0) close(cgroup2_fd);
+    if (cgroupns_fd >= 0) {
+      if (setns(cgroupns_fd, CLONE_NEWCGROUP) < 0) die(errno, "setns cgroup namespace");
+      close(cgroupns_fd);
+    }
     // A session of its own, as with runc: the caller's terminal signals (Ctrl-C) go to the
     // caller, which forwards them, not straight into the container.
     if (setsid() < 0) die(errno, "setsid");
@@ -317,7 +370,11 @@ static int enter(void) {
     syscall(SYS_execveat, exec_fd, "", argv.v, envp.v, AT_EMPTY_PATH);
     die(errno, "execveat %s", argv.v[0]);
   }
-  put_frame(MSG_CHILD_PID, &pid, sizeof(pid));
+  for (int i = 0; i < ntasks; i++) close(tasks[i]);
+  if (cgroup2_fd >= 0) close(cgroup2_fd);
+  if (cgroupns_fd >= 0) close(cgroupns_fd);
+  uint32_t child[2] = {(uint32_t)pid, joined};
+  put_frame(MSG_CHILD_PID, child, sizeof(child));
   if (!stay) _exit(0);
 
   // Foreground: stay the child's parent so its status comes back to the host. The terminal's

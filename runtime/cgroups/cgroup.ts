@@ -13,8 +13,13 @@ export interface Cgroup {
   readonly paths: CgroupPaths;
   /** Directories this runtime made, parents before children; `destroy` removes exactly these. */
   readonly created: readonly string[];
-  /** Move a process (and so its future children) into every hierarchy. */
-  addProcess(pid: number): void;
+  /** Move a process (and so its future children) into every hierarchy, or only the given ones. */
+  addProcess(pid: number, only?: "v1" | "v2"): void;
+  /**
+   * Where a process about to be forked joins by itself (see native/helper.c): each v1
+   * hierarchy's `tasks` file, and the cgroup2 directory to fork into.
+   */
+  joinTargets(): { tasks: string[]; cgroup2?: string };
   /** Every process in the cgroup and the cgroups the container made below it, ascending. */
   pids(): number[];
   /**
@@ -172,8 +177,15 @@ class FsCgroup implements Cgroup {
     return (this.kernelSeam ??= linuxKernel());
   }
 
-  addProcess(pid: number): void {
-    for (const dir of leafDirs(this.paths)) {
+  joinTargets(): { tasks: string[]; cgroup2?: string } {
+    const tasks = [...new Set(Object.values(this.paths.v1))].map((dir) => join(dir, "tasks"));
+    return this.paths.unified === undefined ? { tasks } : { tasks, cgroup2: this.paths.unified };
+  }
+
+  addProcess(pid: number, only?: "v1" | "v2"): void {
+    const v1 = new Set(Object.values(this.paths.v1));
+    const dirs = leafDirs(this.paths).filter((d) => only === undefined || (only === "v1") === v1.has(d));
+    for (const dir of dirs) {
       const file = join(dir, "cgroup.procs");
       for (let attempt = 1; ; attempt++) {
         try {

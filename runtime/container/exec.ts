@@ -19,10 +19,10 @@ import type { Sys } from "../sys/sys.ts";
 import { helperMemfd } from "./binaries.ts";
 import { reopenCgroup } from "./cgroup_setup.ts";
 import { compileFilter, grantable } from "./create.ts";
-import { CLONE_FLAG } from "./namespaces.ts";
+import { CLONE_FLAG, cgroupJoinRecords } from "./namespaces.ts";
 import { capMask, planRlimits, processEnv } from "./plan.ts";
 import { bitmask, planAttrs } from "./process_attrs.ts";
-import { awaitChild, awaitReady, ChildFds, killQuietly, sendPidfd, sendToListener, spawnEnter, Undo } from "./stages.ts";
+import { awaitChild, awaitReady, ChildFds, killQuietly, openCgroupJoin, sendPidfd, sendToListener, spawnEnter, Undo } from "./stages.ts";
 import { canExec, closeQuietly, ContainerError, type ContainerState, StateStore, statusOf, writePidFile } from "./state.ts";
 
 export interface ExecOptions {
@@ -107,6 +107,10 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
     for (let w = 0; w < bytes.byteLength; ) w += sys.write(planFd, bytes.subarray(w));
     at.plan = child.add(planFd);
 
+    // The child joins the container's cgroup by itself (see native/helper.c); where the kernel
+    // will not fork it into the cgroup2 directory, the enter stage is moved first (MOVE_ME).
+    const cg = reopenCgroup(state.cgroup.layout as never, subCgroup(state.cgroup.paths as never, o.cgroup), []);
+    const joinFds = { ...openCgroupJoin(sys, cg, child, keep), ask: true };
     const enterPlan = new PlanWriter();
     const joined = (state.config.linux?.namespaces ?? []).map((n) => n.type);
     for (const t of JOIN) {
@@ -120,6 +124,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
     for (const a of ["tsrun", "init", String(at.plan)]) enterPlan.str(Enter.ARG, a);
     if (!o.detach) enterPlan.flag(Enter.STAY);
     if (relay) enterPlan.u32(Enter.RELAY, at.relay, at.console);
+    cgroupJoinRecords(enterPlan, joinFds);
 
     enter = spawnEnter(child, at.helper, at.sync);
     const spawned = enter;
@@ -131,14 +136,16 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
     // execCPUAffinity.initial: the CPUs to run on until the container's cgroup (cpuset) applies.
     const initial = proc.execCPUAffinity?.initial;
     if (initial) sys.schedSetaffinity(enter.pid, bitmask(initial, "process.execCPUAffinity.initial"));
-    // Into the container's cgroup before anything forks, so the process starts there.
-    const cg = reopenCgroup(state.cgroup.layout as never, subCgroup(state.cgroup.paths as never, o.cgroup), []);
-    cg.addProcess(enter.pid);
     const chan = new Channel(sys, hostEnd);
     chan.send(Msg.ENTER_PLAN, enterPlan.finish());
-    const pid = await awaitChild(chan, enter, () => {
-      throw new ContainerError("exec: the enter stage asked for id maps, but it only joins namespaces");
-    });
+    const { pid } = await awaitChild(
+      chan,
+      enter,
+      () => {
+        throw new ContainerError("exec: the enter stage asked for id maps, but it only joins namespaces");
+      },
+      () => cg.addProcess(spawned.pid, "v2"),
+    );
     undo.push("kill the process", () => killQuietly(sys, pid));
     const seccomp = state.config.linux?.seccomp;
     await awaitReady(chan, {

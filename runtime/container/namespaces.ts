@@ -38,6 +38,21 @@ export interface EnterOptions {
   setgroupsDenied: boolean;
   /** [our end, the child's end] of the console socketpair: relay the pty in the foreground. */
   relay?: [number, number];
+  /** fds (in the enter stage) through which the child joins the container's cgroup itself. */
+  cgroup?: CgroupJoinFds;
+}
+
+export interface CgroupJoinFds {
+  tasks: number[];
+  cgroup2?: number;
+  /** When the child cannot be forked into cgroup2, the host moves the enter stage first. */
+  ask?: boolean;
+}
+
+/** The enter plan's cgroup records (create and exec). */
+export function cgroupJoinRecords(w: PlanWriter, fds: CgroupJoinFds | undefined): void {
+  for (const fd of fds?.tasks ?? []) w.u32(Enter.CGROUP_TASKS, fd);
+  if (fds?.cgroup2 !== undefined) w.u32(Enter.CGROUP2, fds.cgroup2, fds.ask ? 1 : 0);
 }
 
 export interface EnterPlan {
@@ -68,6 +83,7 @@ export function planEnter(config: Spec, o: EnterOptions): EnterPlan {
   for (const e of o.env) w.str(Enter.ENV, e);
   if (o.stay) w.flag(Enter.STAY);
   if (o.relay) w.u32(Enter.RELAY, ...o.relay);
+  cgroupJoinRecords(w, o.cgroup);
   return { bytes: w.finish(), newUser };
 }
 

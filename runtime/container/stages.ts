@@ -3,10 +3,12 @@
 import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
 import { Channel, ChannelClosed, decodeError } from "../sys/channel.ts";
-import { SIGNALS } from "../sys/constants.ts";
+import { AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_WRONLY, SIGNALS } from "../sys/constants.ts";
+import type { Cgroup } from "../cgroups/index.ts";
+import type { CgroupJoinFds } from "./namespaces.ts";
 import { describe, errnoName, hasCode } from "../sys/errors.ts";
 import { strerror } from "../sys/linux.ts";
-import { Msg, NativeOp } from "../sys/protocol.ts";
+import { ChildJoined, Msg, NativeOp } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { SPEC_VERSION } from "../../spec/version.ts";
 import { ContainerError } from "./state.ts";
@@ -47,18 +49,37 @@ export function spawnEnter(fds: ChildFds, helper: number, sync: number): Subproc
 }
 
 /**
- * Frames up to CHILD_PID: the id-map handshake when a user namespace is made. Returns the
- * child's host pid.
+ * The cgroup files through which the enter stage's child joins the container's cgroup by
+ * itself, opened here and placed in the child's fds.
  */
-export async function awaitChild(chan: Channel, enter: Subprocess, onUserns: () => void): Promise<number> {
+export function openCgroupJoin(sys: Sys, cg: Cgroup, child: ChildFds, keep: (fd: number) => number): CgroupJoinFds {
+  const t = cg.joinTargets();
+  const tasks = t.tasks.map((file) => child.add(keep(sys.openat(AT_FDCWD, file, O_WRONLY | O_CLOEXEC))));
+  if (t.cgroup2 === undefined) return { tasks };
+  return { tasks, cgroup2: child.add(keep(sys.openat(AT_FDCWD, t.cgroup2, O_PATH | O_DIRECTORY | O_CLOEXEC))) };
+}
+
+export interface Child {
+  /** Host pid. */
+  pid: number;
+  /** Forked straight into the cgroup2 directory (else the host still moves it there). */
+  inCgroup2: boolean;
+}
+
+/** Frames up to CHILD_PID: the id-map handshake when a user namespace is made. */
+export async function awaitChild(chan: Channel, enter: Subprocess, onUserns: () => void, onMoveMe?: () => void): Promise<Child> {
   try {
     for (;;) {
       const f = recv(chan);
       if (f.type === Msg.USERNS_READY) {
         onUserns();
         chan.send(Msg.USERNS_MAPPED);
+      } else if (f.type === Msg.MOVE_ME && onMoveMe) {
+        onMoveMe();
+        chan.send(Msg.MOVED);
       } else if (f.type === Msg.CHILD_PID) {
-        return new DataView(f.payload.buffer, f.payload.byteOffset).getInt32(0, true);
+        const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
+        return { pid: view.getInt32(0, true), inCgroup2: (view.getUint32(4, true) & ChildJoined.CGROUP2) !== 0 };
       } else {
         throw new ContainerError(`unexpected message ${f.type} from the enter stage`);
       }

@@ -5,18 +5,20 @@
 //
 //   host (Bun)                 enter (C)                 init (Bun)             exec (C)
 //   ──────────                 ─────────                 ──────────             ────────
+//   mkdir cgroup, limits
 //   spawn enter ─────────────▶ (waits for its plan)
 //   ENTER_PLAN ──────────────▶ setns joins (user first)
-//   mkdir cgroup, limits
 //                              unshare(USER)?
 //              ◀────────────── USERNS_READY
 //   write uid_map/gid_map
 //   USERNS_MAPPED ───────────▶ unshare(rest), timens offsets, fork ─┐
-//              ◀────────────── CHILD_PID (host pid of the child)    │
+//                              (clone3 into the cgroup2 dir; child  │
+//                              writes "0" to each v1 tasks file)    │
+//              ◀────────────── CHILD_PID (host pid, joined flags)   │
 //   oom_score_adj ← value      exits (create) / waits (run, exec)   ▼
 //                                                        execveat(tsrun) init
 //   INIT_PLAN (JSON) ──────────────────────────────────▶ rootfs, mounts, …
-//   cgroup.procs ← child pid
+//   cgroup.procs ← child pid (only where the child could not join itself)
 //   JOINED ────────────────────────────────────────────▶ (awaited before a cgroup namespace
 //                                                         or anything of the container runs)
 //                                                        pivot_root, …
@@ -47,6 +49,10 @@ export const Msg = {
   JOINED: 10,
   /** exec stage → host: the seccomp notify fd (SCM_RIGHTS), for linux.seccomp.listenerPath. */
   SECCOMP_FD: 11,
+  /** enter → host: could not fork into the cgroup2 directory; move me (my pid) there first. */
+  MOVE_ME: 12,
+  /** host → enter: moved; fork now. */
+  MOVED: 13,
 } as const;
 
 /** Records of the enter plan (host → enter stage). */
@@ -71,6 +77,20 @@ export const Enter = {
    * and relay it to our stdio (a terminal in the foreground); u32 fd of the child's end, which
    * the enter stage closes after the fork. */
   RELAY: 10,
+  /** u32 fd of a cgroup v1 `tasks` file (opened for writing by the host): the child writes "0"
+   * to it before it executes anything. */
+  CGROUP_TASKS: 11,
+  /** u32 fd of a cgroup2 directory: the child is forked straight into it (clone3
+   * CLONE_INTO_CGROUP); u32 1 = if the kernel refuses, ask the host to move the enter stage
+   * first (MOVE_ME, MOVED: exec, where nothing waits later), 0 = fork anyway and let CHILD_PID
+   * say so (create: the host moves the child while init starts, before JOINED). */
+  CGROUP2: 12,
+} as const;
+
+/** CHILD_PID flags (u32 after the pid). */
+export const ChildJoined = {
+  /** The child was forked into the CGROUP2 directory. */
+  CGROUP2: 1,
 } as const;
 
 /** Records of the exec plan (init or host → exec stage). */
