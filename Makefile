@@ -2,7 +2,7 @@
 # the native helper embedded).
 BUN     := ./node_modules/.bin/bun
 TSC     := ./node_modules/.bin/tsc
-CC      ?= gcc
+MUSLCC  := musl-gcc
 PREFIX  ?= /usr/local
 SOURCES := $(shell find cmd runtime spec -name '*.ts' -not -name '*_test.ts' 2>/dev/null)
 
@@ -26,9 +26,18 @@ native/build/protocol.h: runtime/sys/protocol.ts scripts/gen-protocol-h.ts node_
 	@mkdir -p native/build
 	$(BUN) scripts/gen-protocol-h.ts $@
 
-# Static: the exec stage runs inside the container's root, where the host's libc is not.
-native/build/tsrun-helper: native/helper.c native/build/protocol.h | deps
-	$(CC) -static -Os -Wall -Wextra -Werror -Inative/build -o $@ native/helper.c
+# Static: the exec stage runs inside the container's root, where the host's libc is not. With
+# musl: 63 kB instead of glibc's 707 kB, which every create and exec copies into a memfd and
+# executes (~1 ms each, measured). musl has no kernel headers of its own; the system's linux/
+# and asm/ are put beside it, nothing else of glibc's.
+native/build/kernel-headers:
+	@mkdir -p $@
+	ln -sfn /usr/include/linux $@/linux
+	ln -sfn /usr/include/asm-generic $@/asm-generic
+	ln -sfn /usr/include/$$(gcc -print-multiarch)/asm $@/asm
+
+native/build/tsrun-helper: native/helper.c native/build/protocol.h | deps native/build/kernel-headers
+	$(MUSLCC) -static -Os -Wall -Wextra -Werror -Inative/build -isystem native/build/kernel-headers -o $@ native/helper.c
 	strip $@
 
 spec/generated/config_validator.js: spec/schema.ts spec/enums.ts spec/features.ts spec/build.ts node_modules/.bin/bun
