@@ -3,6 +3,6 @@ import { host } from "./common.ts";
 
 export async function run(ctx: Context): Promise<number> {
   const { killContainer, parseSignal } = await import("../runtime/container/kill.ts");
-  killContainer(host(), ctx.globals.root, ctx.args[0]!, parseSignal(ctx.args[1] ?? "SIGTERM"), ctx.values.all === true);
+  await killContainer(host(), ctx.globals.root, ctx.args[0]!, parseSignal(ctx.args[1] ?? "SIGTERM"), ctx.values.all === true);
   return 0;
 }

@@ -3,7 +3,7 @@
 import { expect } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sh, type Spec } from "./lib/config.ts";
+import { setNamespace, sh, type Spec } from "./lib/config.ts";
 import {
   conform,
   expectFailure,
@@ -17,6 +17,7 @@ import {
   type Result,
 } from "./lib/harness.ts";
 import { isAlive, nsId, waitGone } from "./lib/host.ts";
+import { BUSYBOX } from "./lib/rootfs.ts";
 
 /** Create and start a container running `script`; wait for it to print "ready". */
 async function started(t: Ctx, script: string, edit?: (c: Spec) => void) {
@@ -178,6 +179,32 @@ conform("run: SIGTERM sent to the runtime is forwarded to the container", async 
   const r = await running;
   expect(r.code, explain(r)).toBe(9);
   expect(readText(out.path)).toContain("got-TERM");
+});
+
+// The window the test above can only hit by chance, made certain: the signal arrives while a
+// createRuntime hook holds create. runc buffers it and forwards it once the process exists; a
+// runtime that only installs its handlers after create would die of it and orphan the container.
+conform("run: a signal sent to the runtime during create reaches the container once it runs", async (t) => {
+  const dir = t.dir("hook");
+  const entered = path.join(dir, "entered");
+  const go = path.join(dir, "go");
+  expect(Bun.spawnSync(["mkfifo", go]).exitCode).toBe(0);
+  const b = t.bundle((c) => {
+    // No pid namespace: as pid 1 of its own, sleep would ignore SIGTERM (it has no handler).
+    setNamespace(c, "pid", null);
+    c.process!.args = ["sleep", "100000"];
+    c.hooks = { createRuntime: [{ path: BUSYBOX, args: ["sh", "-c", `echo in-hook > ${entered}; read x < ${go}`] }] };
+  });
+  const id = t.id();
+  let runtimePid = 0;
+  const running = t.rt(["run", "--bundle", b.dir, id], { onSpawn: (pid) => (runtimePid = pid) });
+  await waitForText(entered, "in-hook");
+  process.kill(runtimePid, "SIGTERM");
+  fs.writeFileSync(go, "go\n");
+  const r = await running;
+  expect(r.signal, explain(r)).toBeNull();
+  expect(r.code, explain(r)).toBe(128 + 15);
+  t.assertNothingLeft(id, b);
 });
 
 conform("run --detach: returns at once and leaves the container running", async (t) => {

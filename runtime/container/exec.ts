@@ -19,6 +19,7 @@ import type { Sys } from "../sys/sys.ts";
 import { helperMemfd } from "./binaries.ts";
 import { reopenCgroup } from "./cgroup_setup.ts";
 import { compileFilter, grantable } from "./create.ts";
+import { SignalForwarder } from "./forward.ts";
 import { CLONE_FLAG, cgroupJoinRecords } from "./namespaces.ts";
 import { capMask, planRlimits, processEnv } from "./plan.ts";
 import { bitmask, planAttrs } from "./process_attrs.ts";
@@ -72,6 +73,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
   const fds: number[] = [];
   const keep = <T extends number>(fd: T) => (fds.push(fd), fd);
   let enter: Subprocess | undefined;
+  const signals = o.detach ? undefined : new SignalForwarder();
   try {
     const child = new ChildFds(o.preserveFds);
     const [hostEnd, childEnd] = sys.socketpair();
@@ -156,35 +158,16 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
     if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
     for (const fd of fds) closeQuietly(sys, fd);
     fds.length = 0;
-    if (o.detach) return 0;
-    return await forwardUntilExit(enter, pid);
+    if (!signals) return 0;
+    signals.target(pid);
+    return await enter.exited;
   } catch (err) {
     undo.run();
     for (const fd of fds) closeQuietly(sys, fd);
     if (enter) await enter.exited;
     throw wrap(`exec in container "${o.id}"`, err);
-  }
-}
-
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
-
-/** Forwards the signals tsrun gets to pid, and returns the enter stage's status (pid's). */
-export async function forwardUntilExit(enter: Subprocess, pid: number): Promise<number> {
-  const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
-  try {
-    return await enter.exited;
   } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
+    signals?.close();
   }
 }
 

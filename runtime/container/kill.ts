@@ -1,7 +1,6 @@
 // `kill`: a signal to the container's pid 1, or with --all to every process in its cgroup.
 import { SIGNALS, SIGRTMAX, SIGRTMIN } from "../sys/constants.ts";
 import type { Sys } from "../sys/sys.ts";
-import { cgroupOf } from "./cgroup_ops.ts";
 import { canKill, ContainerError, StateStore, statusOf } from "./state.ts";
 
 /** "KILL", "SIGKILL", "kill", "9", "RTMIN+3" → a signal number, as runc accepts them. */
@@ -23,7 +22,8 @@ export function parseSignal(raw: string): number {
   return n;
 }
 
-export function killContainer(sys: Sys, root: string, id: string, signal: number, all: boolean): void {
+// The cgroup code is loaded only when needed: a plain kill is on the hot path of every container.
+export async function killContainer(sys: Sys, root: string, id: string, signal: number, all: boolean): Promise<void> {
   const store = new StateStore(root);
   const lock = store.lock(sys, id);
   try {
@@ -31,6 +31,7 @@ export function killContainer(sys: Sys, root: string, id: string, signal: number
     const status = statusOf(store, state);
     if (all) {
       // Every process in the cgroup, frozen meanwhile so none can fork away (runc's way).
+      const { cgroupOf } = await import("./cgroup_ops.ts");
       cgroupOf(state).killAll(signal, (pid, sig) => sys.kill(pid, sig));
       return;
     }
@@ -38,7 +39,7 @@ export function killContainer(sys: Sys, root: string, id: string, signal: number
     if (!canKill(status)) throw new ContainerError(`container "${id}" is not running`);
     sys.kill(state.pid, signal);
     // A frozen process dies only once thawed; other signals wait for `resume` (runc does the same).
-    if (status === "paused" && signal === SIGNALS.SIGKILL) cgroupOf(state).thaw();
+    if (status === "paused" && signal === SIGNALS.SIGKILL) (await import("./cgroup_ops.ts")).cgroupOf(state).thaw();
   } finally {
     sys.close(lock);
   }

@@ -5,28 +5,24 @@ import type { Sys } from "../sys/sys.ts";
 import { type CreateOptions, createContainer } from "./create.ts";
 import { destroy, poststop } from "./delete.ts";
 import { poststart, startContainer } from "./start.ts";
+import { SignalForwarder } from "./forward.ts";
 import { StateStore } from "./state.ts";
 
-const FORWARDED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGCONT", "SIGALRM", "SIGPIPE"] as const;
-
 export async function runContainer(sys: Sys, o: CreateOptions, keep: boolean): Promise<number> {
-  const created = await createContainer(sys, o);
   if (!o.foreground) {
+    await createContainer(sys, o);
     await startContainer(sys, o.root, o.id);
     return 0;
   }
-  const pid = created.state.pid;
-  const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    process.on(sig, h);
-    return [sig, h] as const;
-  });
+  const signals = new SignalForwarder();
+  let created;
+  try {
+    created = await createContainer(sys, o);
+  } catch (e) {
+    signals.close();
+    throw e;
+  }
+  signals.target(created.state.pid);
   let failed: unknown;
   try {
     await poststart(sys, created.state);
@@ -34,7 +30,7 @@ export async function runContainer(sys: Sys, o: CreateOptions, keep: boolean): P
     failed = e;
   }
   const status = await created.enter.exited;
-  for (const [sig, h] of handlers) process.off(sig, h);
+  signals.close();
   if (!keep) {
     destroy(sys, new StateStore(o.root), created.state);
     await poststop(created.state, o.warn);
@@ -42,4 +38,3 @@ export async function runContainer(sys: Sys, o: CreateOptions, keep: boolean): P
   if (failed) throw failed;
   return status;
 }
-

@@ -10,7 +10,6 @@ import { hookState, runHooks } from "../sys/hooks.ts";
 import { FIFO_FAILED, FIFO_OK } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
 import { trace } from "../sys/trace.ts";
-import { stop } from "./delete.ts";
 import { nativeMessage } from "./stages.ts";
 import { canStart, type ContainerState, ContainerError, StateStore, statusOf } from "./state.ts";
 
@@ -82,6 +81,8 @@ export async function poststart(sys: Sys, state: ContainerState): Promise<void> 
   try {
     await runHooks("poststart", hooks, hookState(state.id, "running", state.pid, state.bundle, state.config));
   } catch (e) {
+    // Loaded only on this failure path: the cgroup code is not needed to start.
+    const { stop } = await import("./delete.ts");
     await stop(sys, state);
     throw new ContainerError(`start container "${state.id}": ${describe(e)}; the container was stopped`);
   }
