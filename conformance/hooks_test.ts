@@ -212,7 +212,10 @@ conform("hooks: the state on stdin has the id, bundle, status and the host pid o
     expect(typeof s.ociVersion, name).toBe("string");
     // For hooks in the runtime namespace "it is the pid as seen by the runtime".
     expect(s.pid, name).toBe(pid);
-    // During create: runc says "creating" (runtime-spec 1.1+), crun "created".
+    // runtime.md: "created: the runtime has finished the create operation (after step 2 in the
+    // lifecycle), and the container process has neither exited nor executed the user-specified
+    // program"; these hooks are steps 3 and 4. tsrun and crun say "created", runc "creating"
+    // (the create command has not returned yet): both readings are accepted.
     expect(["creating", "created"], `${name}: ${s.status}`).toContain(s.status);
     expect(s.annotations, name).toEqual(annotations);
   }

@@ -244,8 +244,12 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     const oom = config.process?.oomScoreAdj;
     if (oom !== undefined) writeProc(sys, procfd, `${pid}/oom_score_adj`, String(oom));
     const state = (status: "creating" | "created") => hookState(id, status, pid, bundle.given, config);
+    // The hooks of create (prestart, createRuntime, createContainer: lifecycle steps 3-5) and
+    // startContainer get "created": runtime.md defines it as "after step 2 in the lifecycle, and
+    // the container process has neither exited nor executed the user-specified program", which
+    // is where they run ("creating" is step 2 itself). crun says the same; runc says "creating".
     plan.process.hookState = JSON.stringify(state("created"));
-    sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, { ...plan, createState: JSON.stringify(state("creating")) } satisfies InitPlan));
+    sendOrReport(chan, () => chan.sendJSON(Msg.INIT_PLAN, { ...plan, createState: plan.process.hookState } satisfies InitPlan));
     trace("init plan sent");
     // Where the child could not fork into the cgroup2 directory (inside a user namespace it may
     // lack the permission), it is moved now, while init starts and builds the rootfs: this
@@ -259,8 +263,8 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
         // prestart (deprecated) and createRuntime: in our namespaces, once the container's exist
         // and its mounts are made, before pivot_root (init waits for HOOK_DONE).
         // In the bundle directory, as runc's are (it changes into the bundle for create).
-        await runHooks("prestart", config.hooks?.prestart, state("creating"), bundle.dir);
-        await runHooks("createRuntime", config.hooks?.createRuntime, state("creating"), bundle.dir);
+        await runHooks("prestart", config.hooks?.prestart, state("created"), bundle.dir);
+        await runHooks("createRuntime", config.hooks?.createRuntime, state("created"), bundle.dir);
       },
       seccompFd: (fd) => sendToListener(sys, config.linux!.seccomp!.listenerPath!, fd, pid, config.linux?.seccomp?.listenerMetadata, state("creating")),
     });

@@ -147,7 +147,7 @@ export interface InitPlan {
   createHooks: HookOp[];
   /** Ask the host to run prestart and createRuntime hooks (HOOK frame) before those. */
   runtimeHooks: boolean;
-  /** The state JSON createContainer hooks get ("creating"), filled in by the host. */
+  /** The state JSON createContainer hooks get ("created", see create.ts), filled in by the host. */
   createState: string;
   fds: { sync: number; helper: number; fifo: number; console: number };
 }
