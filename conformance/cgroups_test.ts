@@ -2,7 +2,7 @@
 // lives under the case's own /tsrun-conformance-<random> parent, which cleanup removes.
 // This host is hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified); the v2 file names are
 // used where the host is cgroup2-only.
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sh, type Resources, type Spec } from "./lib/config.ts";
@@ -37,6 +37,19 @@ conform("cgroups: memory limit and reservation are written under cgroupsPath", a
     expect(read("memory", b.cgroupsPath, "memory.soft_limit_in_bytes")).toBe(String(32 * 1024 * 1024));
   }
 });
+
+// config-linux.md: "kernelTCP (int64, OPTIONAL, NOT RECOMMENDED) - sets hard limit for kernel TCP
+// buffer memory (in bytes)". Only cgroup v1 has a file for it, and only where the kernel still
+// accounts TCP buffers per cgroup.
+const KMEM_TCP = "memory.kmem.tcp.limit_in_bytes";
+if (V2 || !fs.existsSync(cgroupDir("memory", KMEM_TCP))) {
+  test.skip(`cgroups: memory.kernelTCP is written under cgroupsPath [skipped: this host has no ${KMEM_TCP}]`, () => {});
+} else {
+  conform("cgroups: memory.kernelTCP is written under cgroupsPath", async (t) => {
+    const { b } = await withResources(t, { memory: { kernelTCP: 8 * 1024 * 1024 } });
+    expect(read("memory", b.cgroupsPath, KMEM_TCP)).toBe(String(8 * 1024 * 1024));
+  });
+}
 
 conform("cgroups: cpu shares, quota and period are written under cgroupsPath", async (t) => {
   const { b } = await withResources(t, { cpu: { shares: 512, quota: 50000, period: 100000 } });

@@ -65,7 +65,7 @@ export interface DeviceRule {
 }
 export interface Resources {
   devices?: DeviceRule[];
-  memory?: { limit?: number; reservation?: number; swap?: number };
+  memory?: { limit?: number; reservation?: number; swap?: number; kernelTCP?: number };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
   [key: string]: unknown;

@@ -18,6 +18,13 @@ const RUNC_1_1 = /^runc version 1\.1\./;
 
 export const KNOWN: Deviation[] = [
   {
+    case: "cgroups: memory.kernelTCP is written under cgroupsPath",
+    runtime: "runc",
+    version: RUNC_1_1,
+    spec: 'config-linux.md, Memory: "`kernelTCP` (int64, OPTIONAL, NOT RECOMMENDED) - sets hard limit for kernel TCP buffer memory (in bytes)"',
+    does: "runc 1.1.5 ignores kernel and kernelTCP on cgroup v1 (memory.kmem.tcp.limit_in_bytes stays unlimited)",
+  },
+  {
     case: "delete of a created container without --force fails and leaves it created",
     runtime: "runc",
     version: RUNC_1_1,

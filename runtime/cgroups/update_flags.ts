@@ -76,7 +76,7 @@ export function updateFromFlags(flags: UpdateFlags): LinuxResources {
 
 /**
  * The part of an `update --resources` file runc 1.1.5 applies: memory limit, reservation, swap
- * (kernel ones accepted, ignored); cpu shares, quota, period, realtime, cpus, mems; blockIO weight;
+ * (kernel accepted and ignored; kernelTCP applied where v1 has the file); cpu shares, quota, period, realtime, cpus, mems; blockIO weight;
  * pids limit; unified. The rest (devices, hugepages, network, rdma, throttles) is ignored, as there.
  */
 export function updatableResources(file: LinuxResources): LinuxResources {

@@ -21,6 +21,7 @@ import type { Ctx, Writer } from "./writer.ts";
 const MEM = "linux.resources.memory";
 const LIMIT = "memory.limit_in_bytes";
 const MEMSW = "memory.memsw.limit_in_bytes";
+const KMEM_TCP = "memory.kmem.tcp.limit_in_bytes";
 
 function setMemoryLimit(fsys: CgroupFs, dir: string, limit: number): void {
   try {
@@ -79,6 +80,10 @@ const memory: Writer = {
     }
     const swappy = swappiness(m);
     if (swappy !== undefined) need(fsys, dir, "memory.swappiness", `${MEM}.swappiness`);
+    // kernelTCP still works on v1 where the kernel has TCP buffer accounting (runc 1.1 ignores it;
+    // crun writes it); without the file it is accepted and ignored, as runc does.
+    const tcp = given(m.kernelTCP);
+    const writeTcp = tcp !== undefined && fsys.exists(join(dir, KMEM_TCP));
     if (m.disableOOMKiller === true) need(fsys, dir, "memory.oom_control", `${MEM}.disableOOMKiller`);
 
     return () => {
@@ -96,8 +101,9 @@ const memory: Writer = {
       // Only ever switched off, as runc does: false leaves the kernel's default (and an earlier true).
       if (m.disableOOMKiller === true) writeFile(fsys, dir, "memory.oom_control", "1", `${MEM}.disableOOMKiller`);
       if (swappy !== undefined) writeFile(fsys, dir, "memory.swappiness", String(swappy), `${MEM}.swappiness`);
-      // kernel, kernelTCP and useHierarchy are never written (runc 1.1.5 neither): kernel memory
-      // limits are deprecated (current kernels ignore them), use_hierarchy is always 1 on current kernels.
+      if (writeTcp) writeFile(fsys, dir, KMEM_TCP, String(tcp), `${MEM}.kernelTCP`);
+      // kernel and useHierarchy are never written (runc 1.1.5 neither): current kernels accept
+      // memory.kmem.limit_in_bytes but ignore it, and use_hierarchy is always 1.
     };
   },
 };

@@ -50,10 +50,20 @@ describe("v1 memory", () => {
     expect(host.fs.writesUnder(dir("memory"))).toEqual(["memory.memsw.limit_in_bytes=-1", "memory.limit_in_bytes=-1"]);
   });
 
-  test("zero values are unset and write nothing; kernel, kernelTCP and useHierarchy are ignored", () => {
+  test("zero values are unset and write nothing; kernel and useHierarchy are ignored, kernelTCP without the kernel's file", () => {
     setup();
     apply({ memory: { limit: 0, swap: 0, kernel: 1 << 20, kernelTCP: 1 << 20, useHierarchy: false, disableOOMKiller: false } });
     expect(host.fs.writes).toEqual([]);
+  });
+
+  test("kernelTCP goes to memory.kmem.tcp.limit_in_bytes where the kernel has it; -1 lifts it", () => {
+    setup();
+    writeFileSync(join(dir("memory"), "memory.kmem.tcp.limit_in_bytes"), "9223372036854771712");
+    apply({ memory: { kernel: 1 << 20, kernelTCP: 4 << 20 } });
+    expect(host.fs.writesUnder(dir("memory"))).toEqual([`memory.kmem.tcp.limit_in_bytes=${4 << 20}`]);
+    host.fs.writes.length = 0;
+    apply({ memory: { kernelTCP: -1 } });
+    expect(host.fs.writesUnder(dir("memory"))).toEqual(["memory.kmem.tcp.limit_in_bytes=-1"]);
   });
 
   test("a limit the kernel cannot reclaim down to reports the usage", () => {

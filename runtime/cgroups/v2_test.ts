@@ -31,6 +31,11 @@ describe("v2 memory", () => {
     expect(host.fs.writesUnder(dir)).toEqual([`memory.swap.max=${512 << 20}`, `memory.max=${256 << 20}`, `memory.low=${128 << 20}`]);
   });
 
+  test("kernel and kernelTCP have no v2 files: accepted and ignored, as runc and crun do", () => {
+    apply({ memory: { kernel: 1 << 20, kernelTCP: 1 << 20 } });
+    expect(host.fs.writesUnder(dir)).toEqual([]);
+  });
+
   test("-1 is written as max, for swap too when the limit is unlimited", () => {
     apply({ memory: { limit: -1 } });
     expect(host.fs.writesUnder(dir)).toEqual(["memory.swap.max=max", "memory.max=max"]);

@@ -30,7 +30,7 @@ export function swappiness(m: LinuxMemory | undefined): number | undefined {
 
 export function memoryWanted(m: LinuxMemory | undefined): boolean {
   if (m === undefined) return false;
-  return [m.limit, m.swap, m.reservation].some((v) => given(v) !== undefined) || swappiness(m) !== undefined || m.disableOOMKiller === true;
+  return [m.limit, m.swap, m.reservation, m.kernelTCP].some((v) => given(v) !== undefined) || swappiness(m) !== undefined || m.disableOOMKiller === true;
 }
 
 export function cpuWanted(c: LinuxCPU | undefined): boolean {
