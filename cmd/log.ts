@@ -1,6 +1,5 @@
 // --log and --log-format: text lines like logrus's, or JSON lines {"level","msg","time"} as
 // containerd's shim and conmon read them (the last "error" line is the failure they report).
-import { appendFileSync } from "node:fs";
 import { err } from "./out.ts";
 
 export interface LogConfig {
@@ -17,7 +16,8 @@ export function log(level: "error" | "warning" | "info" | "debug", msg: string):
   const line =
     logConfig.format === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
   try {
-    appendFileSync(logConfig.file, line + "\n");
+    // Loaded only when there is something to log: node:fs costs ~1 ms to import.
+    (require("node:fs") as typeof import("node:fs")).appendFileSync(logConfig.file, line + "\n");
   } catch {
     // a log we cannot write must not hide the error itself
   }

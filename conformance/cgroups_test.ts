@@ -5,9 +5,9 @@
 import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sh, type Resources, type Spec } from "./lib/config.ts";
-import { conform, explain, readText, trapper, waitFor, type Bundle, type Ctx } from "./lib/harness.ts";
-import { cgroupDir, cgroupDirsOf, cgroupHierarchies, isCgroup2Only } from "./lib/host.ts";
+import { setNamespace, sh, type Resources, type Spec } from "./lib/config.ts";
+import { conform, explain, readText, trapper, waitFor, waitForText, type Bundle, type Ctx } from "./lib/harness.ts";
+import { cgroupDir, cgroupDirsOf, cgroupHierarchies, isAlive, isCgroup2Only, killQuietly } from "./lib/host.ts";
 
 const V2 = isCgroup2Only();
 
@@ -90,6 +90,44 @@ conform("cgroups: delete removes the container's cgroup everywhere", async (t) =
   expect(cgroupDirsOf(b.cgroupsPath).length).toBeGreaterThan(0);
   await t.ok(["kill", id, "KILL"]);
   await t.waitStatus(id, "stopped");
+  await t.ok(["delete", id]);
+  expect(cgroupDirsOf(b.cgroupsPath)).toEqual([]);
+});
+
+conform("cgroups: delete kills what outlived pid 1 (no pid namespace) and removes the cgroup", async (t) => {
+  const b = t.bundle((c) => {
+    setNamespace(c, "pid", null);
+    sh(c, "sleep 100000 & echo $!; echo ready");
+    c.linux.resources = { ...c.linux.resources, pids: { limit: 42 } };
+  });
+  const id = t.id();
+  const cr = await t.create(b, id);
+  await t.ok(["start", id]);
+  await t.waitStatus(id, "stopped");
+  const left = Number((await waitForText(cr.outPath, "ready")).split("\n")[0]);
+  t.defer(() => killQuietly(left, "SIGKILL"));
+  expect(isAlive(left), `the sleep (pid ${left}) outlived pid 1`).toBe(true);
+  await t.ok(["delete", id]);
+  // Its cgroup is gone, so it has exited (a zombie is no longer in any cgroup).
+  expect(cgroupDirsOf(b.cgroupsPath)).toEqual([]);
+  expect(isAlive(left)).toBe(false);
+});
+
+conform("cgroups: delete removes the cgroups the container made below its own (cgroup namespace, cgroup mount rw)", async (t) => {
+  const dir = V2 ? "/sys/fs/cgroup/made-inside" : "/sys/fs/cgroup/pids/made-inside";
+  const b = t.bundle((c) => {
+    sh(c, `mkdir ${dir} && echo made`);
+    setNamespace(c, "cgroup");
+    const cg = c.mounts?.find((m) => m.destination === "/sys/fs/cgroup");
+    if (!cg) throw new Error("the default config has no /sys/fs/cgroup mount");
+    cg.options = (cg.options ?? []).filter((o) => o !== "ro").concat("rw");
+  });
+  const id = t.id();
+  const cr = await t.create(b, id);
+  await t.ok(["start", id]);
+  await t.waitStatus(id, "stopped");
+  expect(readText(cr.outPath)).toBe("made\n");
+  expect(cgroupDirsOf(path.join(b.cgroupsPath, "made-inside")).length).toBeGreaterThan(0);
   await t.ok(["delete", id]);
   expect(cgroupDirsOf(b.cgroupsPath)).toEqual([]);
 });

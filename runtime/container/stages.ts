@@ -1,12 +1,12 @@
 // What create and exec share: the fds the native stages get, spawning the enter stage, the
 // handshake up to CHILD_PID, and turning a stage's ERROR frame into the message users see.
 import type { Subprocess } from "bun";
-import { existsSync } from "node:fs";
 import { Channel, ChannelClosed, decodeError } from "../sys/channel.ts";
 import { AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_WRONLY, SIGNALS } from "../sys/constants.ts";
 import type { Cgroup } from "../cgroups/index.ts";
 import type { CgroupJoinFds } from "./namespaces.ts";
 import { describe, errnoName, hasCode } from "../sys/errors.ts";
+import { exists } from "../sys/files.ts";
 import { strerror } from "../sys/linux.ts";
 import { ChildJoined, Msg, NativeOp } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
@@ -22,7 +22,7 @@ export class ChildFds {
 
   constructor(readonly passed: number) {
     for (let fd = 3; fd < 3 + passed; fd++) {
-      if (!existsSync(`/proc/self/fd/${fd}`)) throw new ContainerError(`--preserve-fds: fd ${fd} is not open`);
+      if (!exists(`/proc/self/fd/${fd}`)) throw new ContainerError(`--preserve-fds: fd ${fd} is not open`);
       this.stdio.push(fd);
     }
   }

@@ -2,10 +2,10 @@
 // what lets the exec stage's blocking open for writing return; the exec stage then runs the
 // startContainer hooks and writes its verdict: FIFO_OK just before execve, or FIFO_FAILED and
 // the error.
-import { unlinkSync } from "node:fs";
 import { decodeError } from "../sys/channel.ts";
 import { O_CLOEXEC, O_NONBLOCK, O_RDONLY, POLLHUP, POLLIN } from "../sys/constants.ts";
 import { describe, hasCode } from "../sys/errors.ts";
+import { unlink } from "../sys/files.ts";
 import { hookState, runHooks } from "../sys/hooks.ts";
 import { FIFO_FAILED, FIFO_OK } from "../sys/protocol.ts";
 import type { Sys } from "../sys/sys.ts";
@@ -57,7 +57,7 @@ function release(sys: Sys, store: StateStore, state: ContainerState): void {
     sys.close(fifo);
     sys.close(pidfd);
     // Released or dead, it is no longer "created".
-    unlinkSync(store.fifo(state.id));
+    unlink(store.fifo(state.id));
   }
 }
 

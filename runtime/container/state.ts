@@ -1,8 +1,9 @@
 // One directory per container under --root: state.json (written to a temp file and renamed) and,
 // until `start`, the exec fifo. Status is never stored: it is worked out from the kernel.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Spec } from "../../spec/schema.ts";
 import { LOCK_EX, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
+import { hasCode } from "../sys/errors.ts";
+import { exists, readText, rmdir, unlink } from "../sys/files.ts";
 import { procStat } from "../sys/proc.ts";
 import type { Sys } from "../sys/sys.ts";
 
@@ -38,6 +39,9 @@ export function checkId(id: string | undefined): string {
   return id;
 }
 
+// Loaded when first needed: the read-only commands (state, start, kill) never need it.
+const nodeFs = () => require("node:fs") as typeof import("node:fs");
+
 export class StateStore {
   constructor(readonly root: string) {}
 
@@ -51,6 +55,7 @@ export class StateStore {
 
   /** Makes the container's directory and locks it; fails if the id is taken. */
   reserve(sys: Sys, id: string): number {
+    const { mkdirSync } = nodeFs();
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
     try {
       mkdirSync(this.dir(id), { mode: 0o711 });
@@ -77,7 +82,7 @@ export class StateStore {
     checkId(id);
     let text: string;
     try {
-      text = readFileSync(`${this.dir(id)}/state.json`, "utf8");
+      text = readText(`${this.dir(id)}/state.json`);
     } catch {
       throw notFound(id);
     }
@@ -86,17 +91,33 @@ export class StateStore {
 
   write(state: ContainerState): void {
     const path = `${this.dir(state.id)}/state.json`;
+    const { renameSync, writeFileSync } = nodeFs();
     writeFileSync(`${path}.tmp`, JSON.stringify(state), { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
   }
 
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    // What create leaves there, removed without node:fs; anything else takes the long way.
+    try {
+      for (const f of ["state.json", "exec.fifo"]) {
+        try {
+          unlink(`${this.dir(id)}/${f}`);
+        } catch (e) {
+          if (!hasCode(e, "ENOENT")) throw e;
+        }
+      }
+      rmdir(this.dir(id));
+    } catch (e) {
+      if (hasCode(e, "ENOENT")) return;
+      nodeFs().rmSync(this.dir(id), { recursive: true, force: true });
+    }
   }
 
   list(): string[] {
     try {
-      return readdirSync(this.root).filter((n) => existsSync(`${this.dir(n)}/state.json`));
+      return nodeFs()
+        .readdirSync(this.root)
+        .filter((n) => exists(`${this.dir(n)}/state.json`));
     } catch {
       return [];
     }
@@ -125,7 +146,7 @@ export const canExec = (s: Status, ignorePaused: boolean) => s === "created" || 
 
 export function statusOf(store: StateStore, state: ContainerState): Status {
   if (!isAlive(state)) return "stopped";
-  if (existsSync(store.fifo(state.id))) return "created";
+  if (exists(store.fifo(state.id))) return "created";
   if (isFrozen(state)) return "paused";
   return "running";
 }
@@ -133,15 +154,15 @@ export function statusOf(store: StateStore, state: ContainerState): Status {
 // Read straight from the files rather than through the cgroup module: `state` stays light.
 function isFrozen(state: ContainerState): boolean {
   const v1 = state.cgroup.paths.v1["freezer"];
-  if (v1) return readText(`${v1}/freezer.state`).trim() === "FROZEN";
+  if (v1) return readOrEmpty(`${v1}/freezer.state`).trim() === "FROZEN";
   const v2 = state.cgroup.paths.unified;
-  if (v2) return /^frozen 1$/m.test(readText(`${v2}/cgroup.events`));
+  if (v2) return /^frozen 1$/m.test(readOrEmpty(`${v2}/cgroup.events`));
   return false;
 }
 
-function readText(path: string): string {
+function readOrEmpty(path: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return readText(path);
   } catch {
     return "";
   }
@@ -165,6 +186,7 @@ export function ociState(store: StateStore, state: ContainerState) {
 
 export function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.tsrun-tmp`;
+  const { renameSync, writeFileSync } = nodeFs();
   writeFileSync(tmp, String(pid), { mode: 0o644 });
   renameSync(tmp, path);
 }
@@ -178,4 +200,3 @@ export function closeQuietly(sys: Sys, fd: number | undefined): void {
   }
 }
 
-export { closeSync, openSync };

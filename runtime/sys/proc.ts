@@ -1,7 +1,6 @@
 // /proc access for the host and for init. Writes go only through a procfs handle whose
 // filesystem type has been checked, so a fake /proc (a bind mount or symlink planted by an
 // image or a volume) cannot redirect them (CVE-2019-16884, 2019-19921, 2025-52881).
-import { readFileSync } from "node:fs";
 import {
   AT_FDCWD,
   O_CLOEXEC,
@@ -14,6 +13,7 @@ import {
   RESOLVE_NO_SYMLINKS,
 } from "./constants.ts";
 import { SyscallError } from "./errors.ts";
+import { readText } from "./files.ts";
 import type { Sys } from "./sys.ts";
 
 /** An O_PATH handle on /proc, refused unless it really is procfs. */
@@ -50,7 +50,7 @@ export interface ProcStat {
 export function procStat(pid: number): ProcStat | null {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+    text = readText(`/proc/${pid}/stat`, "latin1");
   } catch {
     return null;
   }
