@@ -1,7 +1,6 @@
 // `tsrun init`: runs inside the container's namespaces (as its future pid 1), sets up the root
 // filesystem and the rest of the container from the host's plan, then becomes the native exec
 // stage, which waits for `start` and executes the container's process.
-import { readFileSync } from "node:fs";
 import { Channel, frameJSON } from "../sys/channel.ts";
 import { asSeenInside, runHooks } from "../sys/hooks.ts";
 import {
@@ -20,6 +19,7 @@ import {
 } from "../sys/constants.ts";
 import { describe, hasCode, wrap } from "../sys/errors.ts";
 import type { InitPlan } from "../sys/init_plan.ts";
+import { readText } from "../sys/files.ts";
 import { LinuxSys } from "../sys/linux.ts";
 import { Netlink } from "../sys/netlink.ts";
 import { writeProc } from "../sys/proc.ts";
@@ -81,7 +81,7 @@ async function runInit(sys: Sys, plan: InitPlan, chan: Channel): Promise<never> 
   // view (in a user namespace the kernel refuses a procfs where none is fully visible), and
   // closed once they are written.
   const sysctlProc = plan.sysctl.length ? detachedProc(sys, false) : -1;
-  const readMountinfo = () => readFileSync("/proc/self/mountinfo", "utf8");
+  const readMountinfo = () => readText("/proc/self/mountinfo");
   const { root, deferred } = prepareRootfs(sys, plan, readMountinfo, join);
   if (plan.runtimeHooks || plan.createHooks.length) {
     // Hooks see the container in its cgroup; and JOINED must be read before HOOK_DONE.
