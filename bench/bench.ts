@@ -4,6 +4,8 @@
 //   run             `run` of a busybox `true`, in the foreground, until it has exited and is gone
 //   lifecycle       create + start + delete of a `true` container
 //   pid 1 RSS       VmRSS of the process that waits between create and start
+//   exec, state     `exec ID true` and `state ID` against a running container (Kubernetes
+//                   probes are execs; podman and conmon ask for state all the time)
 //
 // crun 1.8 refuses this host's hybrid cgroup layout; it runs inside a private mount namespace
 // (a sleeper made with unshare) where /sys/fs/cgroup/unified is covered by an empty tmpfs, via
@@ -21,12 +23,12 @@ function sh(cmd: string[], opts: { allowFail?: boolean } = {}): string {
   return r.stdout.toString();
 }
 
-function bundle(): string {
-  const dir = join(root, "bundle");
+function bundle(name: string, args: string[]): string {
+  const dir = join(root, name);
   sh([join(import.meta.dir, "..", "scripts", "busybox-rootfs.sh"), join(dir, "rootfs")]);
   sh([tsrun, "spec", "--bundle", dir]);
   const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-  config.process.args = ["true"];
+  config.process.args = args;
   config.process.terminal = false;
   // crun 1.8 knows runtime-spec versions up to 1.0.x only; nothing here needs more.
   config.ociVersion = "1.0.2";
@@ -62,7 +64,8 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-const dir = bundle();
+const dir = bundle("bundle", ["true"]);
+const sleeping = bundle("bundle-sleep", ["sleep", "100000"]);
 let sleeper: ReturnType<typeof Bun.spawn> | undefined;
 try {
   const runtimes: Runtime[] = [{ name: "tsrun", argv: (a) => [tsrun, "--root", join(root, "tsrun"), ...a], overheadMs: 0 }];
@@ -80,8 +83,8 @@ try {
     runtimes.push({ name: "crun", argv: (a) => nsenter(["crun", "--root", join(root, "crun"), ...a]), overheadMs: overhead });
   }
 
-  const samples = new Map<string, { run: number[]; cycle: number[]; rss: number[]; create: number[]; start: number[]; delete: number[] }>();
-  for (const r of runtimes) samples.set(r.name, { run: [], cycle: [], rss: [], create: [], start: [], delete: [] });
+  const samples = new Map<string, { run: number[]; cycle: number[]; rss: number[]; create: number[]; start: number[]; delete: number[]; exec: number[]; state: number[] }>();
+  for (const r of runtimes) samples.set(r.name, { run: [], cycle: [], rss: [], create: [], start: [], delete: [], exec: [], state: [] });
   for (let i = 0; i < ROUNDS; i++) {
     for (const r of runtimes) {
       const s = samples.get(r.name)!;
@@ -99,9 +102,18 @@ try {
       s.cycle.push(created + started + deleted - 3 * r.overheadMs);
     }
   }
+  // A second phase, so that a running container cannot change what the first one measured.
+  for (const r of runtimes) timeIt(r.argv(["run", "--detach", "--bundle", sleeping, "sleeper"]));
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const r of runtimes) {
+      const s = samples.get(r.name)!;
+      s.exec.push(timeIt(r.argv(["exec", "sleeper", "true"])) - r.overheadMs);
+      s.state.push(timeIt(r.argv(["state", "sleeper"])) - r.overheadMs);
+    }
+  }
 
   const base = samples.get("tsrun")!;
-  const rows = [["runtime", "run (ms)", "create+start+delete (ms)", "create", "start", "delete", "waiting pid 1 RSS (kB)", "tsrun/this run", "tsrun/this cycle"]];
+  const rows = [["runtime", "run (ms)", "create+start+delete (ms)", "create", "start", "delete", "exec", "state", "waiting pid 1 RSS (kB)", "tsrun/this run", "tsrun/this cycle", "tsrun/this exec"]];
   for (const r of runtimes) {
     const s = samples.get(r.name)!;
     rows.push([
@@ -111,9 +123,12 @@ try {
       median(s.create).toFixed(1),
       median(s.start).toFixed(1),
       median(s.delete).toFixed(1),
+      median(s.exec).toFixed(1),
+      median(s.state).toFixed(1),
       median(s.rss).toFixed(0),
       (median(base.run) / median(s.run)).toFixed(2),
       (median(base.cycle) / median(s.cycle)).toFixed(2),
+      (median(base.exec) / median(s.exec)).toFixed(2),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
