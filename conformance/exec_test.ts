@@ -44,6 +44,21 @@ conform("exec: stdout, stderr and the exit code of the exec'd process come back"
   expect((await t.state(c.id)).status).toBe("running");
 });
 
+// Many execs at once, each printing its own token: on a busy machine the stages of one exec race
+// each other (a frame of the exec'd side overtaking the enter stage's report once failed 4 of
+// 480 execs like these), and concurrent execs must not mix their output or fail.
+conform("exec: 8 × 25 concurrent execs into one container all succeed with their own output", async (t) => {
+  const c = await started(t, IDLE);
+  const loop = async (k: number) => {
+    for (let i = 0; i < 25; i++) {
+      const r = await t.rt(["exec", c.id, "echo", `exec-${k}-${i}`]);
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.stdout).toBe(`exec-${k}-${i}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, (_, k) => loop(k)));
+}, 120_000);
+
 conform("exec: a process killed by a signal exits 128+signal [runc compat]", async (t) => {
   const c = await started(t, IDLE);
   const r = await t.rt(["exec", c.id, "sh", "-c", "kill -KILL $$"]);

@@ -15,7 +15,8 @@
 //                              (clone3 into the cgroup2 dir; child  │
 //                              writes "0" to each v1 tasks file)    │
 //              ◀────────────── CHILD_PID (host pid, joined flags)   │
-//   oom_score_adj ← value      exits (create) / waits (run, exec)   ▼
+//                              releases the child ─────────────────▶│ (it execs only then, so
+//   oom_score_adj ← value      exits (create) / waits (run, exec)   ▼  its frames come after)
 //                                                        execveat(tsrun) init
 //   INIT_PLAN (JSON) ──────────────────────────────────▶ rootfs, mounts, …
 //   cgroup.procs ← child pid (only where the child could not join itself)
