@@ -1,8 +1,8 @@
-// The real CgroupKernel: raw syscalls through libc's syscall(3), as runtime/sys/linux.ts does.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+// The real CgroupKernel: raw syscalls through libc's syscall(3), bound once in runtime/sys/linux.ts.
+import { ptr } from "bun:ffi";
 import { O_CLOEXEC, O_DIRECTORY, O_RDONLY } from "../sys/constants.ts";
 import { SyscallError } from "../sys/errors.ts";
-import { strerror } from "../sys/linux.ts";
+import { lastErrno, rawSyscall, strerror } from "../sys/linux.ts";
 import { SYS } from "../sys/syscalls.ts";
 import type { CgroupKernel } from "./kernel.ts";
 
@@ -19,17 +19,12 @@ const EINTR = 4;
 
 type Arg = number | bigint;
 
-const libc = dlopen("libc.so.6", {
-  syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: FFIType.i64_fast },
-  __errno_location: { args: [], returns: "ptr" },
-});
-const errnoPtr = libc.symbols.__errno_location()!;
-
-const errno = () => read.i32(errnoPtr, 0);
+// libc's syscall(3) through runtime/sys/linux.ts's binding: one dlopen per process.
+const errno = lastErrno;
 
 /** The raw result: negative on failure, with errno() telling why. */
 function raw(nr: number, a: Arg = 0, b: Arg = 0, c: Arg = 0, d: Arg = 0): number {
-  return libc.symbols.syscall(nr, a, b, c, d, 0, 0) as number;
+  return rawSyscall(nr, a, b, c, d);
 }
 
 function call(name: string, nr: number, a: Arg = 0, b: Arg = 0, c: Arg = 0, d: Arg = 0, path?: string): number {

@@ -65,6 +65,7 @@ const x86_64 = {
   statx: 332,
   keyctl: 250,
   sched_setaffinity: 203,
+  ppoll: 271,
 };
 
 const arm64: typeof x86_64 = {
@@ -72,7 +73,8 @@ const arm64: typeof x86_64 = {
   read: 63,
   write: 64,
   close: 57,
-  poll: -1, // arm64 has only ppoll; poll() goes through ppoll there
+  poll: -1, // arm64 has only ppoll
+  ppoll: 73,
   lseek: 62,
   ioctl: 29,
   pread64: 67,
