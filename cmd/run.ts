@@ -1,5 +1,6 @@
 import type { Context } from "./commands.ts";
-import { createOptions, host } from "./common.ts";
+import { host } from "./common.ts";
+import { createOptions } from "./create_options.ts";
 
 export async function run(ctx: Context): Promise<number> {
   const { runContainer } = await import("../runtime/container/run.ts");
