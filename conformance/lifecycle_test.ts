@@ -207,6 +207,28 @@ conform("run: a signal sent to the runtime during create reaches the container o
   t.assertNothingLeft(id, b);
 });
 
+// Under conmon or containerd's shim, a subreaper reaps the container's process the moment it
+// exits. `start` releases the process by opening the exec fifo; whatever it still needs of the
+// process (tsrun: a pidfd) must be taken before that, or a process that exits at once is gone.
+// strace makes that window wide: it delays every pidfd_open by 300 ms (runc 1.1.5 makes none).
+conform("start: a process that exits at once and is reaped by a subreaper at once still starts cleanly", async (t) => {
+  const b = t.bundle((c) => (c.process!.args = ["true"]));
+  const id = t.id();
+  const rt = [RUNTIME, "--root", t.root];
+  const cmds = [
+    [...rt, "create", "--bundle", b.dir, id],
+    ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open", "-e", "inject=pidfd_open:delay_enter=300000", ...rt, "start", id],
+  ];
+  const r = Bun.spawnSync(["python3", path.join(import.meta.dir, "lib", "subreaper.py"), JSON.stringify(cmds)], { stdout: "pipe", stderr: "pipe", cwd: t.tmp });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  const [created, started] = r.stdout.toString().trim().split("\n").map((l) => JSON.parse(l) as { code: number; stderr: string });
+  expect(created!.code, created!.stderr).toBe(0);
+  expect(started!.code, started!.stderr).toBe(0);
+  await t.waitStatus(id, "stopped");
+  await t.ok(["delete", id]);
+  t.assertNothingLeft(id, b);
+});
+
 conform("run --detach: returns at once and leaves the container running", async (t) => {
   const b = t.bundle((c) => sh(c, trapper()));
   const id = t.id();

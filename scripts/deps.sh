@@ -6,7 +6,7 @@ set -eu
 want=${1:-build}
 pkgs="gcc libc6-dev musl-tools make busybox-static"
 if [ "$want" = test ]; then
-  pkgs="$pkgs runc crun podman conmon containerd catatonit jq uidmap iproute2 procps util-linux libcap2-bin passwd python3 qemu-system-x86 linux-image-cloud-amd64 cpio"
+  pkgs="$pkgs runc crun podman conmon containerd catatonit jq uidmap iproute2 procps util-linux libcap2-bin passwd python3 strace qemu-system-x86 linux-image-cloud-amd64 cpio"
 fi
 missing=""
 for p in $pkgs; do

@@ -31,10 +31,25 @@ export async function startContainer(sys: Sys, root: string, id: string): Promis
 }
 
 function release(sys: Sys, store: StateStore, state: ContainerState): void {
+  // The pidfd first: opening the fifo releases the process, and a short-lived one (`echo`) can
+  // run, exit and be reaped by its subreaper (conmon, containerd's shim) before a pidfd_open that
+  // came second (ESRCH; seen under load with podman and containerd).
+  let pidfd: number;
+  try {
+    pidfd = sys.pidfdOpen(state.pid);
+  } catch (e) {
+    if (hasCode(e, "ESRCH")) throw new ContainerError(`cannot start container "${state.id}": its process exited before it could start`);
+    throw e;
+  }
   // O_NONBLOCK: the open must not wait for a writer; poll waits for the verdict instead, or for
   // the process to die (a pidfd polls readable when it exits), so nothing hangs.
-  const fifo = sys.openat(-100, store.fifo(state.id), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  const pidfd = sys.pidfdOpen(state.pid);
+  let fifo: number;
+  try {
+    fifo = sys.openat(-100, store.fifo(state.id), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  } catch (e) {
+    sys.close(pidfd);
+    throw e;
+  }
   try {
     // The verdict byte, then EOF once execve has closed the write end: only then has the
     // container's process really been executed (what poststart hooks may rely on). An error
