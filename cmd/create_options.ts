@@ -1,5 +1,5 @@
 // create's and run's options from their flags.
-import { resolve } from "node:path";
+import { resolve } from "../runtime/sys/path.ts";
 import type { CreateOptions } from "../runtime/container/create.ts";
 import type { Context } from "./commands.ts";
 import { debug, warn } from "./log.ts";

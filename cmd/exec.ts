@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { resolve } from "../runtime/sys/path.ts";
 import type { Context } from "./commands.ts";
 import { host } from "./common.ts";
 import { debug, warn } from "./log.ts";

@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { resolve } from "../runtime/sys/path.ts";
 import type { Context } from "./commands.ts";
 
 export async function run(ctx: Context): Promise<number> {

@@ -1,4 +1,4 @@
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "../sys/path.ts";
 import { type CgroupFs, errorCode, hostFs, readFile, writeFile, wrapError } from "./files.ts";
 import { type Freezer, type FreezerState, freeze, freezerState, thaw, type Wait } from "./freezer.ts";
 import type { CgroupKernel } from "./kernel.ts";

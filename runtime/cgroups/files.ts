@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 
 /**
  * The file operations cgroup code needs. `hostFs` is node:fs; tests pass a tmpdir-backed fake that

@@ -1,6 +1,6 @@
 // pause/resume: the v1 freezer controller, or cgroup v2's core cgroup.freeze. Both are
 // asynchronous in the kernel; these wait, boundedly, until the cgroup is really frozen.
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import { type CgroupFs, errorCode, readFile, writeFile } from "./files.ts";
 
 export type FreezerState = "frozen" | "thawed" | "undefined";

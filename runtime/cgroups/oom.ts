@@ -2,7 +2,7 @@
 // memory.oom_control through cgroup.event_control, which the kernel signals at every OOM in the
 // cgroup (and once more when the cgroup is removed); on v2 inotify on memory.events, whose
 // oom_kill counter grows with each kill, and on cgroup.events, whose "populated 0" ends the watch.
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import { type CgroupFs, errorCode, wrapError } from "./files.ts";
 import { IN_MODIFY, type CgroupKernel } from "./kernel.ts";
 

@@ -1,4 +1,4 @@
-import { posix } from "node:path";
+import { posix } from "../sys/path.ts";
 import type { CgroupPaths, Layout, Mount } from "./types.ts";
 
 // The v1 hierarchies a container joins: runc's list. Other named hierarchies are left alone.

@@ -1,7 +1,7 @@
 // One table of resource groups, each with its v1 and v2 writer (v1.ts, v2.ts), and the update that
 // places every group in a hierarchy, validates all of them, then writes. A host that cannot honour
 // a config is found out before any limit changes.
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import type { CgroupFs } from "./files.ts";
 import { readFile } from "./files.ts";
 import type { CgroupKernel } from "./kernel.ts";

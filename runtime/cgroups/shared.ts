@@ -1,5 +1,5 @@
 // Checks and file choices v1 and v2 writers share. Everything here runs before any write.
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import { type CgroupFs, readFile } from "./files.ts";
 import type { LinuxBlockIO, LinuxCPU, LinuxHugepageLimit, LinuxInterfacePriority } from "./types.ts";
 import { given } from "./values.ts";

@@ -2,7 +2,7 @@
 // libcontainer/cgroups/fs and fs2 do, field for field). Counters are uint64 in the kernel and in
 // runc; limits such as v1's "unlimited" (9223372036854771712) do not fit a double, so every number
 // here is a bigint and encodeEvent writes them out exactly.
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import { type CgroupFs, errorCode } from "./files.ts";
 
 export interface MemoryEntry {

@@ -1,7 +1,7 @@
 // cgroup v1 writers, one per resource group. File names and write orders follow the kernel's
 // cgroup-v1 documentation and runc (libcontainer/cgroups/fs): where the kernel checks one file
 // against another on every write, the order is chosen so each single write is valid.
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import { ruleString, stateFromList, targetState, transition } from "./devices.ts";
 import { type CgroupFs, errorCode, readFile, writeFile } from "./files.ts";
 import {

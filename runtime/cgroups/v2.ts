@@ -1,6 +1,6 @@
 // cgroup v2 writers, one per resource group, and controller delegation. The spec's values are
 // cgroup v1's; convert.ts turns them into v2's.
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative } from "../sys/path.ts";
 import { blkioWeightToIOWeight, cpuSharesToWeight, memorySwapToV2 } from "./convert.ts";
 import { targetState } from "./devices.ts";
 import { deviceProgram } from "./devices_bpf.ts";

@@ -2,7 +2,7 @@
 // memfd) and tsrun itself (for `tsrun init`).
 import helperPath from "../../native/build/tsrun-helper" with { type: "file" };
 import { readFileSync, realpathSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname } from "../sys/path.ts";
 import {
   AT_FDCWD,
   F_ADD_SEALS,

@@ -1,6 +1,6 @@
 // The container's cgroup on this host, and what a `cgroup` mount inside the container becomes.
 import { readFileSync } from "node:fs";
-import { basename, posix } from "node:path";
+import { basename, posix } from "../sys/path.ts";
 import type { Mount, Spec } from "../../spec/schema.ts";
 import { type Cgroup, type CgroupPaths, createCgroup, detectLayout, type Layout, openCgroup, resolvePaths } from "../cgroups/index.ts";
 import { parseProcCgroup } from "../cgroups/paths.ts";

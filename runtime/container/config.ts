@@ -1,6 +1,6 @@
 // Loading a bundle: config.json read and validated against the schema and the checks.
 import { readFileSync, realpathSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { resolve } from "../sys/path.ts";
 import type { Spec } from "../../spec/schema.ts";
 import { parseConfig } from "../../spec/validate.ts";
 import { ContainerError } from "./state.ts";

@@ -4,7 +4,7 @@
 // keeps an fd of it, which init uses on the detached mount before attaching it.
 import type { LinuxIDMapping, Mount, Spec } from "../../spec/schema.ts";
 import { Channel } from "../sys/channel.ts";
-import { posix } from "node:path";
+import { posix } from "../sys/path.ts";
 import { AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_IDMAP, O_CLOEXEC, O_RDONLY, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE } from "../sys/constants.ts";
 import { describe, hasCode } from "../sys/errors.ts";
 import { Msg } from "../sys/protocol.ts";

@@ -1,6 +1,6 @@
 // config.json → the plan `tsrun init` carries out. Pure: every host fact it needs comes in as a
 // parameter, so the whole mapping is unit-tested without root.
-import { posix } from "node:path";
+import { posix } from "../sys/path.ts";
 import type { Hook, LinuxDevice, LinuxDeviceCgroup, Mount, Process, Spec } from "../../spec/schema.ts";
 import { CAPS, RLIMIT } from "../sys/constants.ts";
 import type { DeviceOp, HookOp, InitPlan, MountOp, ProcessPlan, RlimitOp } from "../sys/init_plan.ts";
