@@ -2,7 +2,7 @@
 // process is the template: env, cwd, user, capabilities) or from a --process JSON file (used as
 // is; containerd and podman pass one). It must join everything of the container: namespaces,
 // cgroup, rootfs; get exactly the descriptors it was given; and report its exit like `run`.
-import { expect } from "bun:test";
+import { expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_PATH, proc, setNamespace, sh, type Process } from "./lib/config.ts";
@@ -12,13 +12,16 @@ import {
   consoleReceiver,
   fdList,
   fileFd,
+  HAS_PIDFD_SOCKET,
   IDLE,
   LIST_FDS,
+  pidfdReceiver,
   ppidOf,
   procStatus,
   started,
 } from "./lib/container.ts";
 import { conform, expectFailure, explain, readText, waitFor, waitForText, type Ctx } from "./lib/harness.ts";
+import { RUNTIME } from "./lib/runtime.ts";
 import { isAlive, nsId, waitGone } from "./lib/host.ts";
 import { STAFF_GID, USER } from "./lib/rootfs.ts";
 
@@ -58,6 +61,37 @@ conform("exec: 8 × 25 concurrent execs into one container all succeed with thei
   };
   await Promise.all(Array.from({ length: 8 }, (_, k) => loop(k)));
 }, 120_000);
+
+/** A --pidfd-socket case, skipped for a runtime that has no such flag (runc before 1.2). */
+function conformPidfd(name: string, fn: (t: Ctx) => Promise<void>): void {
+  if (HAS_PIDFD_SOCKET) conform(name, fn);
+  else test.skip(`${name} [skipped: ${path.basename(RUNTIME)} has no --pidfd-socket (runc has it from 1.2)]`, () => {});
+}
+
+conformPidfd("create --pidfd-socket: the socket gets a pidfd of the container's process [runc 1.2 compat]", async (t) => {
+  const recv = await pidfdReceiver(t);
+  const b = t.bundle((c) => sh(c, IDLE));
+  const id = t.id();
+  await t.create(b, id, ["--pidfd-socket", recv.sock]);
+  const got = await recv.result();
+  expect(got, JSON.stringify(got)).toEqual({ pid: (await t.state(id)).pid });
+});
+
+// The process may exit at once and be reaped by a subreaper (conmon, containerd's shim) before a
+// pidfd_open the runtime makes after the process started: strace delays every pidfd_open by
+// 300 ms to make that certain. The pidfd must still reach the socket.
+conformPidfd("exec --detach --pidfd-socket: a process that exits at once and is reaped at once still yields its pidfd [runc 1.2 compat]", async (t) => {
+  const c = await started(t, IDLE);
+  const recv = await pidfdReceiver(t);
+  const cmds = [["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open", "-e", "inject=pidfd_open:delay_enter=300000", RUNTIME, "--root", t.root, "exec", "--detach", "--pidfd-socket", recv.sock, c.id, "true"]];
+  const r = Bun.spawnSync(["python3", path.join(import.meta.dir, "lib", "subreaper.py"), JSON.stringify(cmds)], { stdout: "pipe", stderr: "pipe", cwd: t.tmp });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  const done = JSON.parse(r.stdout.toString().trim()) as { code: number; stderr: string };
+  expect(done.code, done.stderr).toBe(0);
+  const got = await recv.result();
+  expect(got.error, JSON.stringify(got)).toBeUndefined();
+  expect(typeof got.pid).toBe("number");
+});
 
 conform("exec: a process killed by a signal exits 128+signal [runc compat]", async (t) => {
   const c = await started(t, IDLE);

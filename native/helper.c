@@ -71,6 +71,30 @@ static void put_frame(uint32_t type, const void *data, uint32_t len) {
   if (sync_fd >= 0) send(sync_fd, buf, FRAME_HEADER + len, MSG_NOSIGNAL);
 }
 
+// data and one fd (SCM_RIGHTS) in a single sendmsg: -1 with errno on failure.
+static int send_with_fd(int sock, const void *data, size_t len, int fd) {
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof(cbuf));
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+// A frame with an fd attached, as one message like every frame.
+static int put_frame_fd(uint32_t type, const void *data, uint32_t len, int fd) {
+  char buf[FRAME_HEADER + 64];
+  if (len > sizeof(buf) - FRAME_HEADER) len = sizeof(buf) - FRAME_HEADER;
+  memcpy(buf, &type, 4);
+  memcpy(buf + 4, &len, 4);
+  if (len) memcpy(buf + FRAME_HEADER, data, len);
+  return send_with_fd(sync_fd, buf, FRAME_HEADER + len, fd);
+}
+
 // Once `start` has released the process, a failure goes back through the exec fifo instead.
 static int fifo_report = -1;
 
@@ -390,7 +414,15 @@ static int enter(void) {
   if (cgroupns_fd >= 0) close(cgroupns_fd);
   close(order[0]);
   uint32_t child[2] = {(uint32_t)pid, joined};
-  put_frame(MSG_CHILD_PID, child, sizeof(child));
+  // With a pidfd of it: taken while the child is ours and unreleased, it cannot have exited and
+  // been reaped by a subreaper (conmon, containerd's shim) before anyone holds it. The host
+  // passes it on for --pidfd-socket.
+  long pidfd = syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) put_frame(MSG_CHILD_PID, child, sizeof(child));
+  else {
+    if (put_frame_fd(MSG_CHILD_PID, child, sizeof(child), (int)pidfd) < 0) die(errno, "report the child");
+    close((int)pidfd);
+  }
   // A child that already died (and said why on the sync socket) is no error of ours.
   if (send(order[1], "g", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE && errno != ECONNRESET) die(errno, "release the child");
   close(order[1]);
@@ -429,16 +461,7 @@ static void setup_console(int sock, unsigned rows, unsigned cols, int bind_conso
   if (ioctl(master, TIOCGPTN, &ptn) < 0) die(errno, "get pty number");
   char name[64];
   int namelen = snprintf(name, sizeof(name), "/dev/pts/%u", ptn);
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof(cbuf));
-  struct iovec iov = {.iov_base = name, .iov_len = namelen};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) die(errno, "send pty master to the console socket");
+  if (send_with_fd(sock, name, namelen, master) < 0) die(errno, "send pty master to the console socket");
   close(master);
   close(sock);
   // /dev/console is the pty too (init made an empty file there for it).
@@ -462,19 +485,8 @@ static void install_seccomp(const struct rec *r) {
   long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   if (fd < 0) die(errno, "install seccomp filter");
   if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-    uint32_t head[2] = {MSG_SECCOMP_FD, 0};
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    memset(cbuf, 0, sizeof(cbuf));
-    struct iovec iov = {.iov_base = head, .iov_len = sizeof(head)};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    int nfd = (int)fd;
-    memcpy(CMSG_DATA(c), &nfd, sizeof(int));
-    if (sendmsg(sync_fd, &msg, MSG_NOSIGNAL) < 0) die(errno, "send the seccomp notify fd");
-    close(nfd);
+    if (put_frame_fd(MSG_SECCOMP_FD, NULL, 0, (int)fd) < 0) die(errno, "send the seccomp notify fd");
+    close((int)fd);
   }
 }
 

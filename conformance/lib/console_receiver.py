@@ -3,17 +3,11 @@
 receive the pty master sent with SCM_RIGHTS, then copy everything the container writes to the
 terminal to stdout until the last slave fd closes (read gives EIO). Progress goes to stderr."""
 import os
-import socket
 import sys
 
-path = sys.argv[1]
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(path)
-srv.listen(1)
-print("listening", file=sys.stderr, flush=True)
-conn, _ = srv.accept()
-msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 4)
-conn.close()
+from fd_socket import receive_fds
+
+msg, fds = receive_fds(sys.argv[1])
 if len(fds) != 1:
     print(f"expected 1 fd, got {len(fds)}", file=sys.stderr, flush=True)
     sys.exit(2)

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { sh, type Spec } from "./config.ts";
 import { waitForText, type Bundle, type Ctx } from "./harness.ts";
 import { killQuietly } from "./host.ts";
+import { RUNTIME } from "./runtime.ts";
 
 export interface Started {
   b: Bundle;
@@ -137,15 +138,19 @@ export interface ConsoleReceiver {
 }
 
 /** Start lib/console_receiver.py on a fresh socket below the case's temp dir; killed at cleanup. */
-export async function consoleReceiver(t: Ctx, name = "console"): Promise<ConsoleReceiver> {
+/** Starts a python receiver script on `<tmp>/<name>.sock`; returns once it listens. */
+async function listening(t: Ctx, script: string, name: string) {
   const sock = path.join(t.tmp, `${name}.sock`);
   const rout = t.openFile(`${name}.out`);
   const rerr = t.openFile(`${name}.err`);
-  const receiver = Bun.spawn(["python3", path.join(import.meta.dir, "console_receiver.py"), sock], {
-    stdio: ["ignore", rout.fd, rerr.fd],
-  });
+  const receiver = Bun.spawn(["python3", path.join(import.meta.dir, script), sock], { stdio: ["ignore", rout.fd, rerr.fd] });
   t.defer(() => killQuietly(receiver.pid, "SIGKILL"));
   await waitForText(rerr.path, "listening");
+  return { sock, receiver, rout, rerr };
+}
+
+export async function consoleReceiver(t: Ctx, name = "console"): Promise<ConsoleReceiver> {
+  const { sock, receiver, rout, rerr } = await listening(t, "console_receiver.py", name);
   return {
     sock,
     out: rout.path,
@@ -154,3 +159,27 @@ export async function consoleReceiver(t: Ctx, name = "console"): Promise<Console
       Promise.race([receiver.exited, Bun.sleep(ms).then(() => "timeout" as const)]),
   };
 }
+
+export interface PidfdReceiver {
+  sock: string;
+  /** What the receiver saw: {pid} of the pidfd it got (-1 once reaped), or {error}. */
+  result(ms?: number): Promise<{ pid?: number; error?: string }>;
+}
+
+/** A --pidfd-socket receiver (lib/pidfd_receiver.py), listening before this returns. */
+export async function pidfdReceiver(t: Ctx, name = "pidfd"): Promise<PidfdReceiver> {
+  const { sock, receiver, rout } = await listening(t, "pidfd_receiver.py", name);
+  return {
+    sock,
+    result: async (ms = 10_000) => {
+      const done = await Promise.race([receiver.exited, Bun.sleep(ms).then(() => "timeout" as const)]);
+      if (done === "timeout") throw new Error(`the pidfd receiver got nothing in ${ms} ms`);
+      return JSON.parse(fs.readFileSync(rout.path, "utf8")) as { pid?: number; error?: string };
+    },
+  };
+}
+
+/** Whether the runtime under test has --pidfd-socket (runc has it from 1.2, not 1.1.5). */
+export const HAS_PIDFD_SOCKET = Bun.spawnSync([RUNTIME, "create", "--help"], { stdout: "pipe", stderr: "pipe" })
+  .stdout.toString()
+  .includes("pidfd-socket");

@@ -223,6 +223,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     trace("enter stage spawned");
     const forked = await awaitChild(chan, enter, () => writeIdMaps(sys, procfd, spawned.pid, config, o.rootless));
     pid = forked.pid;
+    if (forked.pidfd !== undefined) keep(forked.pidfd);
     const containerPid = pid;
     undo.push("kill the container process", () => killQuietly(sys, containerPid));
     // Taken while the process surely lives: it waits for INIT_PLAN. (In the foreground it may
@@ -288,7 +289,7 @@ export async function createContainer(sys: Sys, o: CreateOptions): Promise<Creat
     };
     store.write(saved);
     if (o.pidFile) writePidFile(o.pidFile, pid);
-    if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
+    if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, forked.pidfd);
     for (const fd of fds) closeQuietly(sys, fd);
     return { state: saved, enter };
   } catch (err) {

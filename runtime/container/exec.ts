@@ -140,7 +140,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
     if (initial) sys.schedSetaffinity(enter.pid, bitmask(initial, "process.execCPUAffinity.initial"));
     const chan = new Channel(sys, hostEnd);
     chan.send(Msg.ENTER_PLAN, enterPlan.finish());
-    const { pid } = await awaitChild(
+    const { pid, pidfd } = await awaitChild(
       chan,
       enter,
       () => {
@@ -148,6 +148,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
       },
       () => cg.addProcess(spawned.pid, "v2"),
     );
+    if (pidfd !== undefined) keep(pidfd);
     undo.push("kill the process", () => killQuietly(sys, pid));
     const seccomp = state.config.linux?.seccomp;
     await awaitReady(chan, {
@@ -155,7 +156,7 @@ export async function execProcess(sys: Sys, o: ExecOptions): Promise<number> {
         sendToListener(sys, seccomp!.listenerPath!, fd, pid, seccomp?.listenerMetadata, hookState(state.id, "running", state.pid, state.bundle, state.config)),
     });
     if (o.pidFile) writePidFile(o.pidFile, pid);
-    if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pid);
+    if (o.pidfdSocket) sendPidfd(sys, o.pidfdSocket, pidfd);
     for (const fd of fds) closeQuietly(sys, fd);
     fds.length = 0;
     if (!signals) return 0;

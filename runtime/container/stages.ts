@@ -64,6 +64,8 @@ export interface Child {
   pid: number;
   /** Forked straight into the cgroup2 directory (else the host still moves it there). */
   inCgroup2: boolean;
+  /** A pidfd of it, taken by the enter stage before the child could exit (the caller closes it). */
+  pidfd?: number;
 }
 
 /** Frames up to CHILD_PID: the id-map handshake when a user namespace is made. */
@@ -79,7 +81,7 @@ export async function awaitChild(chan: Channel, enter: Subprocess, onUserns: () 
         chan.send(Msg.MOVED);
       } else if (f.type === Msg.CHILD_PID) {
         const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
-        return { pid: view.getInt32(0, true), inCgroup2: (view.getUint32(4, true) & ChildJoined.CGROUP2) !== 0 };
+        return { pid: view.getInt32(0, true), inCgroup2: (view.getUint32(4, true) & ChildJoined.CGROUP2) !== 0, pidfd: chan.fds.shift() };
       } else {
         throw new ContainerError(`unexpected message ${f.type} from the enter stage`);
       }
@@ -240,9 +242,10 @@ export class Undo {
 }
 
 /** Sends a pidfd of pid over a unix socket (runc's --pidfd-socket). */
-export function sendPidfd(sys: Sys, socket: string, pid: number): void {
-  const pidfd = sys.pidfdOpen(pid);
+/** --pidfd-socket: the enter stage's pidfd of the process (see Child.pidfd), over SCM_RIGHTS. */
+export function sendPidfd(sys: Sys, socket: string, pidfd: number | undefined): void {
   try {
+    if (pidfd === undefined) throw new Error("no pidfd of the process (the kernel refused pidfd_open)");
     const sock = sys.connectUnix(socket);
     try {
       sys.sendFd(sock, pidfd, "pidfd");
@@ -251,7 +254,5 @@ export function sendPidfd(sys: Sys, socket: string, pid: number): void {
     }
   } catch (e) {
     throw new ContainerError(`--pidfd-socket "${socket}": ${describe(e)}`);
-  } finally {
-    sys.close(pidfd);
   }
 }
