@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { ContainerdEnv, type ContainerdSession } from "./lib/containerd.ts";
 import { cgroupFile, freezerState, isCgroup2Only } from "./lib/host.ts";
 import { check, CheckError, expectCode, expectFail, expectOk, text, until } from "./lib/proc.ts";
-import { RUNTIMES, scenario, type Runtime } from "./lib/runtimes.ts";
+import { lines, RUNTIMES, sessionScenario, type Runtime } from "./lib/runtimes.ts";
 
 const SUITE = "containerd";
 const skip =
@@ -24,24 +24,9 @@ let env: ContainerdEnv | undefined;
 
 /** A scenario on runtime `rt` with a fresh session; cleanup removes and checks everything it made. */
 function sc(rt: Runtime, title: string, fn: (s: ContainerdSession) => Promise<void>, timeoutMs?: number): void {
-  let session: ContainerdSession | undefined;
-  scenario(
-    SUITE,
-    rt,
-    title,
-    async () => {
-      if (env === undefined) throw new Error("containerd environment not set up (see beforeAll)");
-      session = env.session(rt);
-      await fn(session);
-    },
-    async () => {
-      await session?.cleanup();
-    },
-    timeoutMs,
-  );
+  sessionScenario(SUITE, () => env, rt, title, fn, timeoutMs);
 }
 
-const lines = (...l: string[]): string => l.join("\n");
 
 /** Wait for the task to reach `status` in `ctr tasks list`. */
 async function taskStatus(s: ContainerdSession, id: string, status: string): Promise<void> {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { freezerState, isCgroup2Only, processesMentioning, selfStatus } from "./lib/host.ts";
 import { PodmanEnv, type PodmanSession } from "./lib/podman.ts";
 import { check, expectCode, expectFail, expectOk, text, until } from "./lib/proc.ts";
-import { RUNTIMES, scenario, type Runtime } from "./lib/runtimes.ts";
+import { lines, RUNTIMES, sessionScenario, type Runtime } from "./lib/runtimes.ts";
 
 const SUITE = "podman";
 const skip =
@@ -18,25 +18,9 @@ let env: PodmanEnv | undefined;
 
 /** A scenario on runtime `rt` with a fresh session; cleanup removes and checks everything it made. */
 function sc(rt: Runtime, title: string, fn: (s: PodmanSession) => Promise<void>, timeoutMs?: number): void {
-  let session: PodmanSession | undefined;
-  scenario(
-    SUITE,
-    rt,
-    title,
-    async () => {
-      if (env === undefined) throw new Error("podman environment not set up (see beforeAll)");
-      session = env.session(rt);
-      await fn(session);
-    },
-    async () => {
-      await session?.cleanup();
-    },
-    timeoutMs,
-  );
+  sessionScenario(SUITE, () => env, rt, title, fn, timeoutMs);
 }
 
-/** The lines a busybox sh script prints, on any runtime. */
-const lines = (...l: string[]): string => l.join("\n");
 
 /** Wait until `podman logs` of `name` contains `what`. */
 async function logsContain(s: PodmanSession, name: string, what: string): Promise<void> {

@@ -100,3 +100,37 @@ export function scenario(
     budgetMs + 90_000,
   );
 }
+
+/**
+ * A scenario that gets a fresh session of the suite's driver environment (podman, containerd);
+ * its cleanup removes and checks everything the session made. `env` is read when the scenario
+ * runs: the suite sets it up in beforeAll.
+ */
+export function sessionScenario<S extends { cleanup(): Promise<void> }>(
+  suite: string,
+  env: () => { session(rt: Runtime): S } | undefined,
+  rt: Runtime,
+  title: string,
+  fn: (s: S) => Promise<void>,
+  timeoutMs?: number,
+): void {
+  let session: S | undefined;
+  scenario(
+    suite,
+    rt,
+    title,
+    async () => {
+      const e = env();
+      if (e === undefined) throw new Error(`${suite} environment not set up (see beforeAll)`);
+      session = e.session(rt);
+      await fn(session);
+    },
+    async () => {
+      await session?.cleanup();
+    },
+    timeoutMs,
+  );
+}
+
+/** The lines a busybox sh script prints, on any runtime. */
+export const lines = (...l: string[]): string => l.join("\n");
