@@ -4,54 +4,10 @@ import { expect } from "bun:test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_PATH, proc, sh } from "./lib/config.ts";
-import { conform, explain, RUNTIME, waitForText, type Ctx } from "./lib/harness.ts";
+import { capMask, fdList, fileFd, LIST_FDS, procStatus } from "./lib/container.ts";
+import { conform, explain, RUNTIME, waitForText } from "./lib/harness.ts";
 import { killQuietly } from "./lib/host.ts";
 import { STAFF_GID, USER } from "./lib/rootfs.ts";
-
-/** Fields of /proc/self/status as the container sees them, e.g. status(out).CapEff. */
-function status(out: string): Record<string, string> {
-  const m: Record<string, string> = {};
-  for (const line of out.split("\n")) {
-    const i = line.indexOf(":");
-    if (i > 0) m[line.slice(0, i)] = line.slice(i + 1).trim();
-  }
-  return m;
-}
-
-const CAP = { CAP_CHOWN: 0, CAP_KILL: 5, CAP_NET_BIND_SERVICE: 10, CAP_NET_RAW: 13, CAP_SYS_ADMIN: 21 } as const;
-type CapName = keyof typeof CAP;
-/** The 16-digit hex mask /proc/self/status prints for a set of capabilities. */
-function mask(...caps: CapName[]): string {
-  let m = 0n;
-  for (const c of caps) m |= 1n << BigInt(CAP[c]);
-  return m.toString(16).padStart(16, "0");
-}
-
-/** Open a file holding `content` (for passing as an extra fd). */
-function fileFd(t: Ctx, name: string, content: string): number {
-  const p = path.join(t.tmp, name);
-  fs.writeFileSync(p, content);
-  const fd = fs.openSync(p, "r");
-  t.defer(() => fs.closeSync(fd));
-  return fd;
-}
-
-// The open descriptors of pid 1 (the shell), listed with builtins only: a forked `ls`, a pipe or
-// a redirection would add descriptors of its own. The glob's directory fd is gone by the time
-// `[ -e ]` looks, so it drops out.
-const LIST_FDS = 'printf "fds:"; for f in /proc/$$/fd/*; do [ -e "$f" ] && printf " %s" "${f##*/}"; done; echo';
-
-/** "fds: 0 1 10 2" → [0, 1, 2, 10] */
-function fdList(out: string): number[] {
-  const line = out.split("\n").find((l) => l.startsWith("fds:")) ?? "";
-  return line
-    .slice(4)
-    .trim()
-    .split(/\s+/)
-    .filter((x) => x !== "")
-    .map(Number)
-    .sort((a, b) => a - b);
-}
 
 conform("process.args are passed verbatim", async (t) => {
   const out = await t.runOk("", (c) => {
@@ -108,7 +64,7 @@ conform("process.user: uid, gid and additionalGids", async (t) => {
   const out = await t.runOk("grep -E '^(Uid|Gid|Groups):' /proc/self/status", (c) => {
     proc(c).user = { uid: USER.uid, gid: USER.gid, additionalGids: [4242, STAFF_GID] };
   });
-  const s = status(out);
+  const s = procStatus(out);
   expect(s.Uid?.split(/\s+/)).toEqual(Array(4).fill(String(USER.uid)));
   expect(s.Gid?.split(/\s+/)).toEqual(Array(4).fill(String(USER.gid)));
   expect(s.Groups?.split(/\s+/).sort()).toEqual([String(STAFF_GID), "4242"].sort());
@@ -118,7 +74,7 @@ conform("process.user: ids without a passwd entry, and no groups unless asked", 
   const out = await t.runOk("grep -E '^(Uid|Gid|Groups):' /proc/self/status; id -u; id -g", (c) => {
     proc(c).user = { uid: 4242, gid: 4343 };
   });
-  const s = status(out);
+  const s = procStatus(out);
   expect(s.Uid?.split(/\s+/)).toEqual(Array(4).fill("4242"));
   expect(s.Gid?.split(/\s+/)).toEqual(Array(4).fill("4343"));
   expect(s.Groups).toBe("");
@@ -153,11 +109,11 @@ conform("process.oomScoreAdj is applied", async (t) => {
 
 conform("process.noNewPrivileges: true sets NoNewPrivs, false leaves it clear", async (t) => {
   const on = await t.runOk("grep NoNewPrivs /proc/self/status", (c) => (proc(c).noNewPrivileges = true));
-  expect(status(on).NoNewPrivs).toBe("1");
+  expect(procStatus(on).NoNewPrivs).toBe("1");
   // Only meaningful if the caller does not have it set already (it would be inherited).
-  expect(status(fs.readFileSync("/proc/self/status", "utf8")).NoNewPrivs).toBe("0");
+  expect(procStatus(fs.readFileSync("/proc/self/status", "utf8")).NoNewPrivs).toBe("0");
   const off = await t.runOk("grep NoNewPrivs /proc/self/status", (c) => (proc(c).noNewPrivileges = false));
-  expect(status(off).NoNewPrivs).toBe("0");
+  expect(procStatus(off).NoNewPrivs).toBe("0");
 });
 
 conform("process.capabilities as root with noNewPrivileges: every set is exact", async (t) => {
@@ -171,14 +127,14 @@ conform("process.capabilities as root with noNewPrivileges: every set is exact",
     };
     proc(c).noNewPrivileges = true;
   });
-  const s = status(out);
-  expect(s.CapBnd).toBe(mask("CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"));
+  const s = procStatus(out);
+  expect(s.CapBnd).toBe(capMask("CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"));
   // execve by uid 0 would grant the whole bounding set (capabilities(7), "Capabilities and
   // execution of programs by root"), but no_new_privs holds it to the permitted set.
-  expect(s.CapPrm).toBe(mask("CAP_KILL"));
-  expect(s.CapEff).toBe(mask("CAP_KILL"));
-  expect(s.CapInh).toBe(mask());
-  expect(s.CapAmb).toBe(mask());
+  expect(s.CapPrm).toBe(capMask("CAP_KILL"));
+  expect(s.CapEff).toBe(capMask("CAP_KILL"));
+  expect(s.CapInh).toBe(capMask());
+  expect(s.CapAmb).toBe(capMask());
 });
 
 conform("process.capabilities as non-root: inheritable and ambient are exact, ambient survives exec", async (t) => {
@@ -192,13 +148,13 @@ conform("process.capabilities as non-root: inheritable and ambient are exact, am
       ambient: ["CAP_NET_BIND_SERVICE"],
     };
   });
-  const s = status(out);
-  expect(s.CapBnd).toBe(mask("CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"));
-  expect(s.CapInh).toBe(mask("CAP_KILL", "CAP_NET_BIND_SERVICE"));
+  const s = procStatus(out);
+  expect(s.CapBnd).toBe(capMask("CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"));
+  expect(s.CapInh).toBe(capMask("CAP_KILL", "CAP_NET_BIND_SERVICE"));
   // A non-root execve of a file without capabilities keeps only the ambient set.
-  expect(s.CapPrm).toBe(mask("CAP_NET_BIND_SERVICE"));
-  expect(s.CapEff).toBe(mask("CAP_NET_BIND_SERVICE"));
-  expect(s.CapAmb).toBe(mask("CAP_NET_BIND_SERVICE"));
+  expect(s.CapPrm).toBe(capMask("CAP_NET_BIND_SERVICE"));
+  expect(s.CapEff).toBe(capMask("CAP_NET_BIND_SERVICE"));
+  expect(s.CapAmb).toBe(capMask("CAP_NET_BIND_SERVICE"));
 });
 
 conform("process.capabilities as non-root without ambient: nothing effective", async (t) => {
@@ -210,12 +166,12 @@ conform("process.capabilities as non-root without ambient: nothing effective", a
       permitted: ["CAP_KILL", "CAP_NET_RAW"],
     };
   });
-  const s = status(out);
-  expect(s.CapBnd).toBe(mask("CAP_KILL", "CAP_NET_RAW"));
-  expect(s.CapPrm).toBe(mask());
-  expect(s.CapEff).toBe(mask());
-  expect(s.CapInh).toBe(mask());
-  expect(s.CapAmb).toBe(mask());
+  const s = procStatus(out);
+  expect(s.CapBnd).toBe(capMask("CAP_KILL", "CAP_NET_RAW"));
+  expect(s.CapPrm).toBe(capMask());
+  expect(s.CapEff).toBe(capMask());
+  expect(s.CapInh).toBe(capMask());
+  expect(s.CapAmb).toBe(capMask());
 });
 
 conform("process.capabilities: an unknown capability is reported, never silently dropped", async (t) => {
@@ -230,7 +186,7 @@ conform("process.capabilities: an unknown capability is reported, never silently
     caps.bounding = ["CAP_KILL", "CAP_NO_SUCH_THING"];
   });
   expect(r.stderr).toContain("CAP_NO_SUCH_THING");
-  if (r.code === 0) expect(status(r.stdout).CapBnd).toBe(mask("CAP_KILL"));
+  if (r.code === 0) expect(procStatus(r.stdout).CapBnd).toBe(capMask("CAP_KILL"));
   else {
     expect(fs.existsSync(t.root) ? fs.readdirSync(t.root) : []).toEqual([]);
     t.assertNothingLeft(null);

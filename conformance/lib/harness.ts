@@ -4,6 +4,7 @@ import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { withDeadline } from "./deadline.ts";
 import { baseConfig, sh, type Spec } from "./config.ts";
 import { cgroupDirsOf, leftoverProcesses, mountsUnder, removeCgroupTree, unmountUnder } from "./host.ts";
 import { knownDeviation } from "./known.ts";
@@ -278,27 +279,7 @@ export function conform(name: string, fn: (t: Ctx) => Promise<void>, timeoutMs =
     name,
     async () => {
       const t = new Ctx();
-      let failure: unknown;
-      // Our own deadline, shorter than bun's, so that a hung case still gets its cleanup (which
-      // kills the container processes and with them whatever the case was waiting on).
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`case timed out after ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        await Promise.race([fn(t), deadline]);
-      } catch (e) {
-        failure = e;
-      } finally {
-        clearTimeout(timer);
-      }
-      try {
-        await t.cleanup();
-      } catch (e) {
-        if (failure === undefined) failure = e;
-        else (failure as Error).message += `\n(and ${(e as Error).message})`;
-      }
-      if (failure !== undefined) throw failure;
+      await withDeadline(() => fn(t), () => t.cleanup(), timeoutMs);
     },
     timeoutMs + 30_000,
   );

@@ -119,11 +119,13 @@ function pidsIn(dir: string): number[] {
 }
 
 /**
- * Remove cgroup `rel` and everything below it in every hierarchy, killing stragglers first.
- * Only ever called on a parent the harness named itself (/tsrun-conformance-<random>).
+ * Remove cgroup `rel` and everything below it in every hierarchy, killing stragglers first (a
+ * frozen cgroup is thawed so that they can die). Only ever called on a parent a test suite named
+ * itself: `rel` must be below `prefix` (e.g. "/tsrun-conformance-"), without "." or "..". The
+ * conformance, drivers and security suites share it.
  */
-export async function removeCgroupTree(rel: string): Promise<void> {
-  if (!rel.startsWith("/tsrun-conformance-")) throw new Error(`refusing to remove cgroup ${rel}`);
+export async function removeCgroupTree(rel: string, prefix = "/tsrun-conformance-"): Promise<void> {
+  if (!rel.startsWith(prefix) || rel.split("/").some((c) => c === "." || c === "..")) throw new Error(`refusing to remove cgroup ${rel}`);
   for (const top of cgroupDirsOf(rel)) {
     const dirs: string[] = [];
     const walk = (d: string): void => {
@@ -145,6 +147,11 @@ export async function removeCgroupTree(rel: string): Promise<void> {
           if (code === "ENOENT") break;
           // EBUSY until the killed processes are gone: bounded poll.
           if (code !== "EBUSY" || Date.now() > deadline) throw e;
+          try {
+            fs.writeFileSync(path.join(d, "freezer.state"), "THAWED");
+          } catch {
+            // not the freezer hierarchy
+          }
           await Bun.sleep(10);
         }
       }

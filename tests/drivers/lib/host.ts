@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { removeCgroupTree as removeTree } from "../../../conformance/lib/host.ts";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 
@@ -108,38 +109,7 @@ export function cgroupPids(dir: string): number[] {
 }
 
 /** Remove cgroup `rel` and all below it in every hierarchy, killing what is still inside. */
-export async function removeCgroupTree(rel: string): Promise<void> {
-  if (!/^\/tsrun-drv-[0-9a-f]+(\/[^/]+)*$/.test(rel) || rel.split("/").some((c) => c === "." || c === "..")) throw new Error(`refusing to remove cgroup ${rel}`);
-  for (const top of cgroupDirsOf(rel)) {
-    const dirs: string[] = [];
-    const walk = (d: string): void => {
-      dirs.push(d);
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
-    };
-    walk(top);
-    for (const d of dirs.sort((a, b) => b.length - a.length)) {
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        for (const pid of cgroupPids(d)) killQuietly(pid, "SIGKILL");
-        try {
-          fs.rmdirSync(d);
-          break;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === "ENOENT") break;
-          // EBUSY until the killed processes are gone (a frozen cgroup is thawed first).
-          if (code !== "EBUSY" || Date.now() > deadline) throw e;
-          try {
-            fs.writeFileSync(path.join(d, "freezer.state"), "THAWED");
-          } catch {
-            // not the freezer hierarchy
-          }
-          await Bun.sleep(10);
-        }
-      }
-    }
-  }
-}
+export const removeCgroupTree = (rel: string): Promise<void> => removeTree(rel, "/tsrun-drv-");
 
 // ---------------------------------------------------------------------------------------------
 // processes

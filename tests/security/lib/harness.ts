@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseConfig, type Spec } from "../../../conformance/lib/config.ts";
+import { withDeadline } from "../../../conformance/lib/deadline.ts";
+import { removeCgroupTree as removeTree } from "../../../conformance/lib/host.ts";
 
 export { baseConfig, setNamespace, sh, type Spec } from "../../../conformance/lib/config.ts";
 
@@ -280,32 +282,7 @@ export function cgroupDirsOf(rel: string): string[] {
 }
 
 /** Remove cgroup `rel` (one this suite named, /tsrun-sec-…) in every hierarchy, killing stragglers. */
-export async function removeCgroupTree(rel: string): Promise<void> {
-  if (!rel.startsWith("/tsrun-sec-")) throw new Error(`refusing to remove cgroup ${rel}`);
-  for (const top of cgroupDirsOf(rel)) {
-    const dirs: string[] = [];
-    const walk = (d: string): void => {
-      dirs.push(d);
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
-    };
-    walk(top);
-    for (const d of dirs.sort((a, b) => b.length - a.length)) {
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        for (const pid of readText(path.join(d, "cgroup.procs")).split("\n").filter(Boolean)) killQuietly(Number(pid));
-        try {
-          fs.rmdirSync(d);
-          break;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === "ENOENT") break;
-          if (code !== "EBUSY" || Date.now() > deadline) throw e;
-          await Bun.sleep(10);
-        }
-      }
-    }
-  }
-}
+export const removeCgroupTree = (rel: string): Promise<void> => removeTree(rel, "/tsrun-sec-");
 
 /** Every capability this host's kernel knows, as runtime-spec names (for the strongest attacker). */
 export function allCaps(): string[] {
@@ -443,26 +420,7 @@ export class Sec {
 
 async function withSec(fn: (t: Sec) => Promise<void>, timeoutMs: number): Promise<void> {
   const t = new Sec();
-  let failure: unknown;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // Our own deadline, shorter than bun's, so that a hung case still gets its cleanup.
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`case timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([fn(t), deadline]);
-  } catch (e) {
-    failure = e;
-  } finally {
-    clearTimeout(timer);
-  }
-  try {
-    await t.cleanup();
-  } catch (e) {
-    if (failure === undefined) failure = e;
-    else (failure as Error).message += `\n(and ${(e as Error).message})`;
-  }
-  if (failure !== undefined) throw failure;
+  await withDeadline(() => fn(t), () => t.cleanup(), timeoutMs);
 }
 
 /** One case: a fresh Sec, always cleaned up. */
